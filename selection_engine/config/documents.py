@@ -1,0 +1,194 @@
+"""The worker config and the lightly config (SPEC §3), every key with its default.
+
+Field names are public interface: configs written for the Lightly worker must keep working.
+Range checks live in each document's ``validate`` and name the dotted key they reject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+
+METHODS = ("coreset", "random", "coral")
+IMAGE_FORMATS = ("png", "jpg", "jpeg", "bmp", "webp", "tiff")
+MODEL_NAMES = ("resnet-18", "resnet-34", "resnet-50", "resnet-101", "resnet-152")
+
+
+@dataclass
+class StoppingCondition:
+    #: -1 = inactive; an int >= 1 is a count, a float in (0, 1] a fraction of the candidates.
+    n_samples: int | float = -1
+    #: -1 = inactive; stop once no candidate lies farther than this from the selection.
+    min_distance: float = -1.0
+
+
+@dataclass
+class ScorerConfig:
+    frequency_penalty: float = 0.25
+    min_score: float = 0.9
+
+
+@dataclass
+class ActiveLearning:
+    task_name: str = ""
+    score_name: str = "uncertainty_margin"
+
+
+@dataclass
+class Datapool:
+    name: str = ""
+    keep_history: bool = True
+
+
+@dataclass
+class WorkerConfig:
+    enable_corruptness_check: bool = True
+    remove_exact_duplicates: bool = True
+    enable_training: bool = False
+    checkpoint: str = ""
+    embeddings: str = ""
+    relevant_filenames_file: str = ""
+    normalize_embeddings: bool = True
+    dump_dataset: bool = False
+    #: -1 keeps the size; an int sets the short edge; [h, w] sets both.
+    output_image_size: int | list[int] = -1
+    output_image_format: str = "png"
+    method: str = "coreset"
+    stopping_condition: StoppingCondition = field(default_factory=StoppingCondition)
+    scorer: str = "object-frequency"
+    scorer_config: ScorerConfig = field(default_factory=ScorerConfig)
+    active_learning: ActiveLearning = field(default_factory=ActiveLearning)
+    active_learning_score_column_name: str = ""
+    datapool: Datapool = field(default_factory=Datapool)
+    n_example_images: int = 6
+    run_directory: str = ""
+    seed: int = 0
+    # Accepted for compatibility with Lightly worker configs; Winnow runs offline and never
+    # uploads or pre-tags, so setting them true only logs a warning.
+    pretagging: bool = False
+    pretagging_debug: bool = False
+    upload_dataset: bool = False
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError("method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
+        n = self.stopping_condition.n_samples
+        if n != -1:
+            if isinstance(n, float) and not (0 < n <= 1) and not n.is_integer():
+                raise ConfigError(
+                    "stopping_condition.n_samples",
+                    f"a float must be a fraction in (0, 1], got {n}; use an integer for a count",
+                )
+            if n <= 0:
+                raise ConfigError("stopping_condition.n_samples", f"must be -1 (inactive) or positive, got {n}")
+        d = self.stopping_condition.min_distance
+        if d != -1 and d < 0:
+            raise ConfigError("stopping_condition.min_distance", f"must be -1 (inactive) or >= 0, got {d}")
+        size = self.output_image_size
+        if isinstance(size, list):
+            if len(size) != 2 or min(size) <= 0:
+                raise ConfigError("output_image_size", f"a list must be [height, width] with positive values, got {size}")
+        elif size != -1 and size <= 0:
+            raise ConfigError("output_image_size", f"must be -1, a positive short edge, or [height, width], got {size}")
+        if self.output_image_format.lower() not in IMAGE_FORMATS:
+            raise ConfigError(
+                "output_image_format", f"must be one of {', '.join(IMAGE_FORMATS)}, got {self.output_image_format!r}"
+            )
+        if self.n_example_images < 0:
+            raise ConfigError("n_example_images", f"must be >= 0, got {self.n_example_images}")
+        if not 0 <= self.scorer_config.min_score <= 1:
+            raise ConfigError("scorer_config.min_score", f"must lie in [0, 1], got {self.scorer_config.min_score}")
+        if self.scorer_config.frequency_penalty < 0:
+            raise ConfigError("scorer_config.frequency_penalty", "must be >= 0")
+
+
+@dataclass
+class Loader:
+    batch_size: int = 16
+    shuffle: bool = True
+    #: -1 = all cores.
+    num_workers: int = -1
+    drop_last: bool = True
+
+
+@dataclass
+class Model:
+    name: str = "resnet-18"
+    #: Output size of the projection head (used for training only).
+    out_dim: int = 128
+    #: Embedding size.
+    num_ftrs: int = 32
+    width: float = 1
+
+
+@dataclass
+class Trainer:
+    gpus: int = 1
+    max_epochs: int = 100
+    #: 32, or 16 for mixed precision where the device supports it.
+    precision: int = 32
+
+
+@dataclass
+class Criterion:
+    temperature: float = 0.5
+
+
+@dataclass
+class Optimizer:
+    lr: float = 1.0
+    weight_decay: float = 0.00001
+
+
+@dataclass
+class Collate:
+    input_size: int = 64
+    cj_prob: float = 0.8
+    cj_bright: float = 0.7
+    cj_contrast: float = 0.7
+    cj_sat: float = 0.7
+    cj_hue: float = 0.2
+    min_scale: float = 0.15
+    random_gray_scale: float = 0.2
+    gaussian_blur: float = 0.5
+    kernel_size: float = 0.1
+    vf_prob: float = 0.0
+    hf_prob: float = 0.5
+    rr_prob: float = 0.0
+
+
+@dataclass
+class LightlyConfig:
+    loader: Loader = field(default_factory=Loader)
+    model: Model = field(default_factory=Model)
+    trainer: Trainer = field(default_factory=Trainer)
+    criterion: Criterion = field(default_factory=Criterion)
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    collate: Collate = field(default_factory=Collate)
+
+    def validate(self) -> None:
+        def positive(key: str, value: float) -> None:
+            if value <= 0:
+                raise ConfigError(f"lightly.{key}", f"must be positive, got {value}")
+
+        if self.model.name not in MODEL_NAMES:
+            raise ConfigError("lightly.model.name", f"must be one of {', '.join(MODEL_NAMES)}, got {self.model.name!r}")
+        positive("loader.batch_size", self.loader.batch_size)
+        if self.loader.num_workers < -1:
+            raise ConfigError("lightly.loader.num_workers", "must be -1 (all cores) or >= 0")
+        positive("model.num_ftrs", self.model.num_ftrs)
+        positive("model.out_dim", self.model.out_dim)
+        positive("model.width", self.model.width)
+        positive("trainer.max_epochs", self.trainer.max_epochs)
+        if self.trainer.precision not in (16, 32):
+            raise ConfigError("lightly.trainer.precision", f"must be 16 or 32, got {self.trainer.precision}")
+        positive("criterion.temperature", self.criterion.temperature)
+        positive("optimizer.lr", self.optimizer.lr)
+        positive("collate.input_size", self.collate.input_size)
+        for name in ("cj_prob", "random_gray_scale", "gaussian_blur", "vf_prob", "hf_prob", "rr_prob"):
+            value = getattr(self.collate, name)
+            if not 0 <= value <= 1:
+                raise ConfigError(f"lightly.collate.{name}", f"is a probability and must lie in [0, 1], got {value}")
+        if not 0 < self.collate.min_scale <= 1:
+            raise ConfigError("lightly.collate.min_scale", f"must lie in (0, 1], got {self.collate.min_scale}")

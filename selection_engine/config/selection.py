@@ -1,0 +1,177 @@
+"""The selection config (SPEC §3): how many samples, and which objectives pick them.
+
+```
+{"n_samples": 100,                                  # or "proportion_samples": 0.1
+ "strategies": [
+   {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}},
+   {"input": {"type": "SCORES", "task": "cars", "score": "uncertainty_margin"},
+    "strategy": {"type": "WEIGHTS"}}]}
+```
+
+The legacy worker keys ``method`` and ``stopping_condition`` map onto this form
+(:func:`from_legacy`), so the selection code knows only one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from .documents import WorkerConfig
+from .typed import build
+
+#: Which strategies each input type can feed, and why the others cannot.
+COMPATIBLE = {
+    "EMBEDDINGS": ("DIVERSITY",),
+    "SCORES": ("WEIGHTS",),
+    "RANDOM": ("WEIGHTS",),
+}
+WHY_NOT = {
+    "DIVERSITY": "DIVERSITY spreads samples out in embedding space, so its input must be EMBEDDINGS",
+    "WEIGHTS": "WEIGHTS prefers high values of a number per sample, so its input must be SCORES or RANDOM",
+}
+
+
+@dataclass
+class SelectionInput:
+    type: str = ""
+    #: SCORES from predictions: the task and score name.
+    task: str = ""
+    score: str = ""
+    #: SCORES from a column of the embeddings CSV (``active_learning_score_column_name``).
+    column: str = ""
+    #: RANDOM: the seed of the uniform scores (defaults to the worker's ``seed``).
+    random_seed: int | None = None
+
+
+@dataclass
+class SelectionStrategy:
+    type: str = ""
+    #: DIVERSITY only: stop once no candidate is farther than this from the selection.
+    stopping_condition_minimum_distance: float | None = None
+    #: How much this objective counts against the others in a combined selection.
+    strength: float = 1.0
+
+
+@dataclass
+class StrategySpec:
+    input: SelectionInput = field(default_factory=SelectionInput)
+    strategy: SelectionStrategy = field(default_factory=SelectionStrategy)
+
+
+@dataclass
+class SelectionConfig:
+    n_samples: int | None = None
+    proportion_samples: float | None = None
+    strategies: list[StrategySpec] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if self.n_samples is not None and self.proportion_samples is not None:
+            raise ConfigError("selection_config", "set exactly one of n_samples and proportion_samples, not both")
+        if self.n_samples is not None and self.n_samples < 1 and self.n_samples != -1:
+            raise ConfigError("selection_config.n_samples", f"must be >= 1, got {self.n_samples}")
+        if self.proportion_samples is not None and not 0 < self.proportion_samples <= 1:
+            raise ConfigError(
+                "selection_config.proportion_samples", f"must lie in (0, 1], got {self.proportion_samples}"
+            )
+        if not self.strategies:
+            raise ConfigError("selection_config.strategies", "needs at least one strategy")
+        for i, spec in enumerate(self.strategies):
+            key = f"selection_config.strategies[{i}]"
+            kind, strategy = spec.input.type, spec.strategy.type
+            if kind not in COMPATIBLE:
+                raise ConfigError(f"{key}.input.type", f"must be one of {', '.join(COMPATIBLE)}, got {kind!r}")
+            if strategy not in WHY_NOT:
+                raise ConfigError(f"{key}.strategy.type", f"must be one of {', '.join(WHY_NOT)}, got {strategy!r}")
+            if strategy not in COMPATIBLE[kind]:
+                raise ConfigError(key, f"{strategy} cannot use {kind} input: {WHY_NOT[strategy]}")
+            if kind == "SCORES" and not spec.input.column and not (spec.input.task and spec.input.score):
+                raise ConfigError(f"{key}.input", "SCORES needs task and score (from predictions) or column")
+            if spec.strategy.strength <= 0:
+                raise ConfigError(f"{key}.strategy.strength", "must be positive")
+            distance = spec.strategy.stopping_condition_minimum_distance
+            if distance is not None and strategy != "DIVERSITY":
+                raise ConfigError(f"{key}.strategy.stopping_condition_minimum_distance", "applies to DIVERSITY only")
+            if distance is not None and distance < 0:
+                raise ConfigError(f"{key}.strategy.stopping_condition_minimum_distance", "must be >= 0")
+        if self.n_samples is None and self.proportion_samples is None and self.min_distance is None:
+            raise ConfigError(
+                "selection_config",
+                "no stopping condition: set n_samples, proportion_samples or a DIVERSITY "
+                "stopping_condition_minimum_distance",
+            )
+
+    @property
+    def min_distance(self) -> float | None:
+        """The DIVERSITY stopping distance, if one is set."""
+        for spec in self.strategies:
+            if spec.strategy.stopping_condition_minimum_distance is not None:
+                return spec.strategy.stopping_condition_minimum_distance
+        return None
+
+
+def parse_selection_config(data: dict) -> SelectionConfig:
+    """Build and validate a selection config from its JSON form."""
+    if not isinstance(data, dict):
+        raise ConfigError("selection_config", f"expected a JSON object, got {type(data).__name__}")
+    strategies = data.get("strategies", [])
+    if not isinstance(strategies, list):
+        raise ConfigError("selection_config.strategies", "expected a list of {input, strategy} objects")
+    rest = {k: v for k, v in data.items() if k != "strategies"}
+    config = build(SelectionConfig, rest, "selection_config")
+    for i, item in enumerate(strategies):
+        if not isinstance(item, dict):
+            raise ConfigError(f"selection_config.strategies[{i}]", "expected an object with input and strategy")
+        config.strategies.append(build(StrategySpec, item, f"selection_config.strategies[{i}]"))
+    config.validate()
+    return config
+
+
+def from_legacy(worker: WorkerConfig) -> SelectionConfig:
+    """Map ``method`` + ``stopping_condition`` onto a selection config.
+
+    coreset = DIVERSITY on embeddings; coral = DIVERSITY + WEIGHTS on the active-learning
+    score; random = WEIGHTS on uniform random scores.
+    """
+    n = worker.stopping_condition.n_samples
+    distance = worker.stopping_condition.min_distance
+    config = SelectionConfig()
+    if n != -1:
+        if isinstance(n, float) and n <= 1:
+            config.proportion_samples = n
+        else:
+            config.n_samples = int(n)
+    diversity = SelectionStrategy(
+        type="DIVERSITY", stopping_condition_minimum_distance=None if distance == -1 else distance
+    )
+    if worker.method == "random":
+        if distance != -1:
+            raise ConfigError(
+                "stopping_condition.min_distance", "needs a diversity method (coreset or coral), not random"
+            )
+        config.strategies.append(
+            StrategySpec(SelectionInput(type="RANDOM", random_seed=worker.seed), SelectionStrategy(type="WEIGHTS"))
+        )
+    else:
+        config.strategies.append(StrategySpec(SelectionInput(type="EMBEDDINGS"), diversity))
+    if worker.method == "coral":
+        if worker.active_learning_score_column_name:
+            scores = SelectionInput(type="SCORES", column=worker.active_learning_score_column_name)
+        elif worker.active_learning.task_name:
+            scores = SelectionInput(
+                type="SCORES", task=worker.active_learning.task_name, score=worker.active_learning.score_name
+            )
+        else:
+            raise ConfigError(
+                "method",
+                "coral needs active-learning scores: set active_learning.task_name (scores from "
+                "predictions) or active_learning_score_column_name (a column of the embeddings CSV)",
+            )
+        config.strategies.append(StrategySpec(scores, SelectionStrategy(type="WEIGHTS")))
+    if config.n_samples is None and config.proportion_samples is None and distance == -1:
+        raise ConfigError(
+            "stopping_condition",
+            "no stopping condition: set stopping_condition.n_samples or stopping_condition.min_distance",
+        )
+    config.validate()
+    return config

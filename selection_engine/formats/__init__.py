@@ -1,0 +1,1 @@
+"""File formats users bring or receive: parsed and validated at the edge, written atomically."""

@@ -1,0 +1,69 @@
+"""A folder on the local disk as a source."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import InputError, UnsafePathError
+from .base import Source, is_image, safe_relpath
+
+
+class LocalSource(Source):
+    """Images under ``root``. Symlinks are followed only while they stay inside the root."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise InputError(str(root), "input_dir does not exist or is not a folder")
+        self._real_root = self.root.resolve()
+        self.rejected = []
+
+    @property
+    def label(self) -> str:
+        return str(self.root)
+
+    def _inside(self, real: Path) -> bool:
+        return real == self._real_root or self._real_root in real.parents
+
+    def _resolve(self, relpath: str) -> Path:
+        rel = safe_relpath(relpath)
+        path = self.root / rel
+        real = path.resolve()
+        if not self._inside(real):
+            raise UnsafePathError(rel, f"is a symlink leading outside {self.root} (to {real})")
+        return real
+
+    def list_images(self) -> list[str]:
+        found = []
+        self.rejected = []
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            here = Path(dirpath)
+            rel_dir = here.relative_to(self.root).as_posix()
+            prefix = "" if rel_dir == "." else rel_dir + "/"
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in list(dirnames):
+                if (here / name).is_symlink():
+                    dirnames.remove(name)  # never descend through links: no loops, no escapes
+                    if not self._inside((here / name).resolve()):
+                        self.rejected.append((prefix + name, f"symlinked folder leads outside {self.root}"))
+            for name in filenames:
+                if name.startswith(".") or not is_image(name):
+                    continue
+                path = here / name
+                if path.is_symlink() and not self._inside(path.resolve()):
+                    self.rejected.append((prefix + name, f"symlink leads outside {self.root}"))
+                    continue
+                found.append(prefix + name)
+        found.sort()
+        return found
+
+    def open(self, relpath: str) -> BinaryIO:
+        return open(self._resolve(relpath), "rb")
+
+    def exists(self, relpath: str) -> bool:
+        return self._resolve(relpath).is_file()
+
+    def size(self, relpath: str) -> int:
+        return self._resolve(relpath).stat().st_size
