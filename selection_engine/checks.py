@@ -1,0 +1,70 @@
+"""Checks on the raw files: corruptness and exact duplicates."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from PIL import Image
+
+from .progress import Reporter
+from .sources import Source
+
+
+def _workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def decode_problem(source: Source, name: str) -> str | None:
+    """Why ``name`` cannot be fully decoded, or None when it can."""
+    try:
+        if source.size(name) == 0:
+            return "empty file (0 bytes)"
+        with source.open(name) as handle, Image.open(handle) as image:
+            image.load()  # decodes every byte: truncated data raises here, not at open
+            if image.width == 0 or image.height == 0:
+                return "image has no pixels"
+    except Image.DecompressionBombError as exc:
+        return f"image too large: {exc}"
+    except Exception as exc:  # PIL raises many types for broken files; the reason is what matters
+        message = str(exc) or type(exc).__name__
+        return f"cannot be decoded: {message}"
+    return None
+
+
+def find_corrupt(source: Source, filenames: list[str], reporter: Reporter) -> dict[str, str]:
+    """``{filename: reason}`` for every file that cannot be fully decoded."""
+    corrupt: dict[str, str] = {}
+    with ThreadPoolExecutor(_workers()) as pool:
+        results = pool.map(lambda name: (name, decode_problem(source, name)), filenames)
+        for name, problem in reporter.track(
+            results, len(filenames), "Corrupt images found: 0", lambda: f"Corrupt images found: {len(corrupt)}"
+        ):
+            if problem is not None:
+                corrupt[name] = problem
+    return corrupt
+
+
+def content_hash(source: Source, name: str) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    with source.open(name) as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def find_exact_duplicates(source: Source, filenames: list[str], reporter: Reporter) -> dict[str, str]:
+    """``{duplicate: kept}``: files with identical bytes; the first in sorted order is kept."""
+    ordered = sorted(filenames)
+    first_with: dict[str, str] = {}
+    duplicates: dict[str, str] = {}
+    with ThreadPoolExecutor(_workers()) as pool:
+        hashes = pool.map(lambda name: (name, content_hash(source, name)), ordered)
+        for name, digest in reporter.track(
+            hashes, len(ordered), "Exact duplicates found: 0", lambda: f"Exact duplicates found: {len(duplicates)}"
+        ):
+            kept = first_with.setdefault(digest, name)
+            if kept != name:
+                duplicates[name] = kept
+    return duplicates

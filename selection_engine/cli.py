@@ -1,0 +1,85 @@
+"""``winnow key=value ...``: the engine from the command line, with the Lightly worker's arguments.
+
+Exit codes: 0 success, 2 bad input (config, files, paths; one line on stderr), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+
+from .config import LightlyConfig, WorkerConfig, resolve
+from .errors import WinnowError
+
+USAGE = """usage: winnow input_dir=PATH output_dir=PATH [shared_dir=PATH] [key=value ...]
+
+Selects the images worth labeling from input_dir and writes a run directory under output_dir
+(<output_dir>/<YYYY-MM-DD>/<HH:MM:SS>/). Every key below can be set as key=value; nested keys
+use dots (stopping_condition.n_samples=100) and lightly.* keys set the embedding model.
+Values: numbers (0.1, 50'000), true/false, lists ([128,128]), empty strings (scorer="").
+
+examples:
+  winnow input_dir=images/ output_dir=runs/ method=coreset stopping_condition.n_samples=0.1
+  winnow input_dir=images/ shared_dir=shared/ output_dir=runs/ embeddings=embeddings_al.csv \\
+         method=coral active_learning_score_column_name=al_score stopping_condition.n_samples=10
+"""
+
+LOCATIONS_HELP = [
+    ("input_dir", "", "the datasource root: a folder of images (sub-folders allowed)"),
+    ("shared_dir", "", "where relative embeddings, relevant_filenames_file, selection_config and datapools resolve"),
+    ("output_dir", "", "where run directories are created"),
+    ("selection_config", "", "a selection config: a JSON file (relative to shared_dir) or inline JSON"),
+    ("token", "", "accepted for compatibility with Lightly commands; never stored or printed"),
+]
+
+
+def _defaults(obj, prefix: str = "") -> list[tuple[str, object]]:
+    rows = []
+    hints = typing.get_type_hints(type(obj))
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if dataclasses.is_dataclass(hints[field.name]):
+            rows.extend(_defaults(value, f"{prefix}{field.name}."))
+        else:
+            rows.append((f"{prefix}{field.name}", value))
+    return rows
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, str):
+        return '""' if value == "" else value
+    return str(value)
+
+
+def help_text() -> str:
+    lines = [USAGE, "locations:"]
+    lines += [f"  {key:<44} {doc}" for key, _, doc in LOCATIONS_HELP]
+    lines.append("\nworker config (key=default):")
+    lines += [f"  {key}={_format_value(value)}" for key, value in _defaults(WorkerConfig())]
+    lines.append("\nlightly config (key=default):")
+    lines += [f"  lightly.{key}={_format_value(value)}" for key, value in _defaults(LightlyConfig())]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or any(a in ("-h", "--help", "help") for a in args):
+        print(help_text())
+        return 0 if args else 2
+    from . import pipeline  # torch is imported only when a run actually starts
+
+    try:
+        config = resolve(overrides=args)
+        pipeline.run(config)
+    except WinnowError as exc:
+        print(f"winnow: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("winnow: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Writing a run's selection to its run directory (SPEC §4.1)."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .config.documents import WorkerConfig
+from .fileio import atomic_write, write_lines
+from .formats.embeddings import EmbeddingTable, write_embeddings
+from .progress import Reporter
+from .rundir import RunDirectory
+from .selection import Objective, SelectionResult
+from .sources import Source
+
+
+@dataclass
+class Written:
+    selected: list[str]
+    removed: int
+
+
+def _nice(label: str) -> str:
+    if label == "DIVERSITY":
+        return "diversity"
+    if label == "WEIGHTS:random":
+        return "random"
+    return "score " + label.split(":", 1)[1]
+
+
+def _reasons(result: SelectionResult, objectives: list[Objective]) -> list[str]:
+    if result.skipped:
+        return ["every candidate selected (fewer candidates than requested)"] * len(result.indices)
+    reasons = []
+    for rank in range(len(result.indices)):
+        parts = [f"{_nice(o.label)} {result.contributions[o.label][rank]:.3f}" for o in objectives]
+        if rank == 0 and any(o.kind == "diversity" for o in objectives) and np.isinf(result.distance_at_pick[0]):
+            parts.insert(0, "first pick")
+        reasons.append(" + ".join(parts))
+    return reasons
+
+
+def _to_csv(frame: pd.DataFrame, path) -> None:
+    with atomic_write(path) as handle:
+        frame.to_csv(handle, index=False, float_format="%.6g")
+
+
+def write_selection(
+    run_dir: RunDirectory,
+    table: EmbeddingTable,
+    result: SelectionResult,
+    scores: dict[str, np.ndarray],
+    objectives: list[Objective],
+    dropped: dict[str, str],
+    pool_reasons: dict[str, str],
+) -> Written:
+    """Write selected/removed CSVs, embeddings of the picks and the filename lists.
+
+    ``dropped``: samples removed before selection (corrupt, duplicates) with the reason;
+    ``pool_reasons``: samples that were not candidates because of the datapool.
+    """
+    picks = result.indices
+    selected = [table.filenames[i] for i in picks]
+    write_embeddings(run_dir / "data/selected_embeddings.csv", table.subset(picks))
+
+    frame = pd.DataFrame({"filenames": selected, "rank": np.arange(1, len(picks) + 1)})
+    for name, values in scores.items():
+        frame[name] = values[picks]
+    for objective in objectives:
+        frame[f"contribution/{objective.label}"] = result.contributions[objective.label]
+    frame["distance_to_nearest_earlier_pick"] = np.where(np.isinf(result.distance_at_pick), np.nan, result.distance_at_pick)
+    frame["reason"] = _reasons(result, objectives)
+    _to_csv(frame, run_dir / "data/selected_samples.csv")
+
+    chosen = np.zeros(len(table), dtype=bool)
+    chosen[picks] = True
+    rows = []
+    for i in np.flatnonzero(~chosen):
+        name = table.filenames[i]
+        nearest = int(result.nearest[i])
+        distance = result.nearest_distance[i]
+        if nearest >= 0:
+            nearest_name = table.filenames[nearest]
+        elif np.isfinite(distance):
+            nearest_name = "(an earlier datapool pick not in this input)"
+        else:
+            nearest_name = ""
+        rows.append((name, pool_reasons.get(name, "not selected"), nearest_name, distance))
+    rows.extend((name, reason, "", np.nan) for name, reason in dropped.items())
+    rows.sort(key=lambda row: row[0])
+    removed = pd.DataFrame(rows, columns=["filenames", "reason", "nearest_selected", "distance"])
+    _to_csv(removed, run_dir / "removed_samples.csv")
+
+    corrupt = sorted(n for n, r in dropped.items() if r.startswith("corrupt"))
+    duplicates = sorted(n for n, r in dropped.items() if r.startswith("exact duplicate"))
+    write_lines(run_dir / "filenames/corrupt_filenames.txt", corrupt)
+    write_lines(run_dir / "filenames/duplicate_filenames.txt", duplicates)
+    write_lines(run_dir / "filenames/removed_filenames.txt", removed["filenames"])
+    write_lines(run_dir / "filenames/sampled_filenames.txt", selected)
+    return Written(selected=selected, removed=len(removed))
+
+
+_PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP", "webp": "WEBP", "tiff": "TIFF"}
+
+
+def _target_size(width: int, height: int, size) -> tuple[int, int] | None:
+    """(width, height) after ``output_image_size``: -1 keeps, an int is the short edge, [h, w] exact."""
+    if isinstance(size, list):
+        return size[1], size[0]
+    if size == -1:
+        return None
+    scale = size / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def dump_images(run_dir: RunDirectory, source: Source, selected: list[str], worker: WorkerConfig, reporter: Reporter) -> None:
+    """Copy the selected images to ``data/sampled/`` (resized/converted as configured)."""
+    fmt = worker.output_image_format.lower()
+    size = worker.output_image_size
+    reporter.log("Output images will not be resized." if size == -1 else f"Output images are resized to {size}.")
+    target = run_dir / "data/sampled"
+    reporter.set_stage("dump", f"Writing {len(selected)} selected images to {target}.")
+    for name in reporter.track(selected, len(selected), "Dumping images"):
+        stem, ext = posixpath.splitext(name)
+        same_format = _PIL_FORMATS.get(ext.lower().lstrip(".")) == _PIL_FORMATS[fmt]
+        if size == -1 and same_format:
+            with atomic_write(target / name, "wb") as handle:
+                handle.write(source.read_bytes(name))
+            continue
+        with source.open(name) as handle, Image.open(handle) as image:
+            image.load()
+            new_size = _target_size(image.width, image.height, size)
+            if new_size is not None and new_size != image.size:
+                image = image.resize(new_size, Image.BICUBIC)
+            if _PIL_FORMATS[fmt] == "JPEG" and image.mode not in ("RGB", "L"):
+                image = image.convert("RGB")
+            out_name = name if same_format else f"{stem}.{fmt}"
+            with atomic_write(target / out_name, "wb") as out:
+                image.save(out, format=_PIL_FORMATS[fmt])

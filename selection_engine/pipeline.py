@@ -1,0 +1,397 @@
+"""One run of the engine, stage by stage (SPEC §4).
+
+``run(config)`` lists the datasource, checks files, gets embeddings, selects, and writes the run
+directory. Progress goes to a callback ``(stage, done, total, message)`` and to timestamped log
+lines; a failure leaves ``FAILED.txt`` with the reason in the run directory and re-raises.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from . import checks, outputs
+from .config import RunConfig
+from .datapool import Datapool, load_datapool
+from .errors import ConfigError, InputError, WinnowError
+from .formats.embeddings import EmbeddingTable, normalize, read_embeddings, write_embeddings
+from .progress import ProgressCallback, Reporter
+from .rundir import RunDirectory
+from .selection import build_objectives, select
+from .selection.select import score_name
+from .sources import LocalSource, Source, safe_relpath
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    selected: list[str]
+    report: dict
+
+
+@dataclass
+class _Samples:
+    """What the stages pass along: the surviving samples and why others left."""
+
+    filenames: list[str]
+    removed: dict[str, str] = field(default_factory=dict)  # filename → reason
+    corrupt: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → kept
+    table: EmbeddingTable | None = None
+
+
+class _Timer:
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - began, 3)
+
+
+def resolve_in(base: str, value: str, key: str) -> Path:
+    """A user path from the config: absolute as given, relative to ``base`` (shared_dir) otherwise."""
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    if not base:
+        return Path.cwd() / path
+    return Path(base) / safe_relpath(value, key)
+
+
+def run(
+    config: RunConfig,
+    on_progress: ProgressCallback | None = None,
+    show_bars: bool = True,
+    stream=None,
+    source: Source | None = None,
+) -> RunResult:
+    """Execute one run; returns where its outputs are and what was selected."""
+    reporter = Reporter(on_progress, show_bars=show_bars, stream=stream)
+    if not config.output_dir:
+        raise ConfigError("output_dir", "is required: the folder where run directories are created")
+    if source is None and config.input_dir:
+        source = LocalSource(config.input_dir)
+    if source is None and not config.worker.embeddings:
+        raise ConfigError("input_dir", "is required unless embeddings=FILE gives the samples")
+    run_dir = RunDirectory.create(config.output_dir, config.worker.run_directory)
+    with open(run_dir / "log.txt", "w", encoding="utf-8") as logfile:
+        reporter.attach_logfile(logfile)
+        try:
+            return _run(config, source, run_dir, reporter)
+        except WinnowError as exc:
+            reporter.log(f"Failed: {exc}")
+            run_dir.mark_failed(str(exc))
+            raise
+        except Exception as exc:
+            reporter.log(f"Failed with an internal error: {type(exc).__name__}: {exc}")
+            run_dir.mark_failed(f"internal error: {type(exc).__name__}: {exc}")
+            raise
+
+
+def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, reporter: Reporter) -> RunResult:
+    worker = config.worker
+    timer = _Timer()
+    started = datetime.now()
+    run_dir.write_json("config/config.json", config.to_dict())
+    for key in ("pretagging", "pretagging_debug", "upload_dataset"):
+        if getattr(worker, key):
+            reporter.log(f"Warning: {key}=True is not supported by Winnow (it runs offline); ignoring it.")
+    if worker.enable_training or worker.checkpoint:
+        key = "enable_training" if worker.enable_training else "checkpoint"
+        raise ConfigError(key, "self-supervised training and checkpoints are not available in this version yet")
+
+    reporter.set_stage("load")
+    with timer.stage("load"):
+        samples = _list_samples(config, source, reporter)
+    files_seen = len(samples.filenames)
+
+    if source is not None and worker.enable_corruptness_check:
+        reporter.set_stage("corruptness", "Checking for corrupt images (disable with enable_corruptness_check=False).")
+        with timer.stage("corruptness"):
+            samples.corrupt = checks.find_corrupt(source, samples.filenames, reporter)
+        reporter.log(f"Found {len(samples.corrupt)} corrupt images.")
+        _drop(samples, {name: f"corrupt: {reason}" for name, reason in samples.corrupt.items()})
+
+    if worker.remove_exact_duplicates:
+        reporter.set_stage("duplicates", "Removing exact duplicates (disable with remove_exact_duplicates=False).")
+        with timer.stage("duplicates"):
+            if source is not None:
+                samples.duplicates = checks.find_exact_duplicates(source, samples.filenames, reporter)
+            else:
+                samples.duplicates = _duplicate_rows(samples.table)
+        reporter.log(f"Found {len(samples.duplicates)} exact duplicates.")
+        _drop(samples, {dup: f"exact duplicate of {kept}" for dup, kept in samples.duplicates.items()})
+
+    if not samples.filenames:
+        raise InputError(config.input_dir or worker.embeddings, "no usable images are left to select from")
+
+    reporter.set_stage("embeddings")
+    with timer.stage("embeddings"):
+        device, efficiency = _embed(config, source, samples, reporter)
+    write_embeddings(run_dir / "data/embeddings.csv", samples.table)
+    reporter.log(f"Unique embeddings are stored in {run_dir / 'data/embeddings.csv'}")
+
+    table = samples.table
+    if worker.normalize_embeddings:
+        reporter.log("Normalizing embeddings to unit length (disable with normalize_embeddings=False).")
+        table = EmbeddingTable(table.filenames, normalize(table.embeddings), table.labels, table.extra)
+    write_embeddings(run_dir / "data/normalized_embeddings.csv", table)
+    reporter.log(f"Normalized embeddings are stored in {run_dir / 'data/normalized_embeddings.csv'}")
+
+    scores = _scores(config, table, worker.embeddings)
+
+    reporter.set_stage("selection")
+    with timer.stage("selection"):
+        pool, candidates, preselected, external = _datapool_inputs(config, table, reporter)
+        objectives = build_objectives(config.selection, len(table), candidates, scores, worker.seed)
+        reporter.log(f"Sampling dataset with stopping condition: {_describe_stop(config, int(candidates.sum()))}")
+        result = select(table.embeddings, config.selection, objectives, candidates, preselected, external)
+        if result.skipped:
+            reporter.log(
+                "Skipped sampling because the number of remaining images is smaller than the number of "
+                f"requested samples: all {len(result.indices)} are selected."
+            )
+        else:
+            reporter.log(f"Sampled {len(result.indices)} images ({result.stop_reason}).")
+
+    reporter.set_stage("outputs")
+    with timer.stage("outputs"):
+        pool_reasons = {}
+        if pool is not None:
+            earlier = set(pool.selected)
+            for i in np.flatnonzero(~candidates):
+                name = table.filenames[i]
+                pool_reasons[name] = (
+                    f"selected in an earlier run of datapool {pool.name}"
+                    if name in earlier
+                    else f"processed in an earlier run of datapool {pool.name}"
+                )
+        written = outputs.write_selection(run_dir, table, result, scores, objectives, samples.removed, pool_reasons)
+        if worker.dump_dataset:
+            if source is None:
+                raise ConfigError("dump_dataset", "needs input_dir: the images to copy are read from there")
+            outputs.dump_images(run_dir, source, written.selected, worker, reporter)
+        if pool is not None:
+            picked = [table.filenames[i] for i in result.indices]
+            pool.record(table.filenames, picked, table.embeddings[result.indices], str(run_dir.path), worker.datapool.keep_history)
+            pool.save()
+            reporter.log(f"Datapool {pool.name} now holds {len(pool.selected)} selected of {len(pool.seen)} seen samples.")
+
+    finished = datetime.now()
+    report = {
+        "status": "completed",
+        "job": {
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "duration_s": round((finished - started).total_seconds(), 3),
+            "stage_durations_s": timer.stages,
+            "files_seen": files_seen,
+            "rejected_paths": [{"filename": n, "reason": r} for n, r in (source.rejected if source else [])],
+            "corrupt": len(samples.corrupt),
+            "duplicates": len(samples.duplicates),
+            "candidates": int(candidates.sum()),
+            "selected": len(written.selected),
+            "removed": written.removed,
+            "stop_reason": result.stop_reason,
+            "embedding_dimension": int(table.embeddings.shape[1]),
+            "device": device,
+            "compute_efficiency": efficiency,
+            "host": platform.node(),
+        },
+        "selection": {
+            "objectives": [{"label": o.label, "strength": o.strength} for o in objectives],
+            "weighing": (
+                "Each pick maximises the sum over objectives of strength x term: DIVERSITY's term is the "
+                "distance to the nearest selected sample divided by the largest such distance among "
+                "candidates; WEIGHTS' term is the input rescaled to [0, 1] over the candidates."
+            ),
+            "datapool": pool.name if pool is not None else None,
+        },
+        "config": config.to_dict(),
+    }
+    run_dir.write_json("report.json", report)
+    reporter.log(f"Report written to {run_dir / 'report.json'}")
+    reporter.log("Done!")
+    return RunResult(run_dir=run_dir.path, selected=written.selected, report=report)
+
+
+def _drop(samples: _Samples, reasons: dict[str, str]) -> None:
+    if not reasons:
+        return
+    samples.removed.update(reasons)
+    keep = [i for i, name in enumerate(samples.filenames) if name not in reasons]
+    samples.filenames = [samples.filenames[i] for i in keep]
+    if samples.table is not None:
+        samples.table = samples.table.subset(keep)
+
+
+def _read_relevant(config: RunConfig) -> list[str]:
+    path = resolve_in(config.shared_dir, config.worker.relevant_filenames_file, "relevant_filenames_file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(str(path), "relevant_filenames_file not found") from None
+    names = []
+    for number, line in enumerate(lines, start=1):
+        entry = line.strip()
+        if entry and not entry.startswith("#"):
+            names.append(safe_relpath(entry, f"{path}, line {number}"))
+    return names
+
+
+def _list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -> _Samples:
+    worker = config.worker
+    if worker.embeddings:
+        reporter.log("Loading initial embedding file...")
+        path = resolve_in(config.shared_dir, worker.embeddings, "embeddings")
+        table = read_embeddings(path)
+        for line, name in enumerate(table.filenames, start=2):
+            safe_relpath(name, f"{path}, line {line}")
+        if source is not None:
+            missing = [(line, n) for line, n in enumerate(table.filenames, start=2) if not source.exists(n)]
+            if missing:
+                line, name = missing[0]
+                raise InputError(
+                    f"{path}, line {line}",
+                    f"{name!r} is not in input_dir {source.label} ({len(missing)} of {len(table)} rows name missing files)",
+                )
+        samples = _Samples(filenames=list(table.filenames), table=table)
+        where = str(path)
+    else:
+        reporter.log("Loading initial dataset...")
+        names = source.list_images()
+        for name, reason in source.rejected:
+            reporter.log(f"Warning: skipped {name}: {reason}.")
+        samples = _Samples(filenames=names)
+        where = "input_dir"
+    if worker.relevant_filenames_file:
+        relevant = _read_relevant(config)
+        present = set(samples.filenames)
+        unknown = [n for n in relevant if n not in present]
+        if unknown:
+            raise InputError(
+                worker.relevant_filenames_file,
+                f"names {len(unknown)} file(s) that are not in {where}, e.g. {unknown[0]!r}",
+            )
+        wanted = set(relevant)
+        keep = [i for i, n in enumerate(samples.filenames) if n in wanted]
+        samples.filenames = [samples.filenames[i] for i in keep]
+        if samples.table is not None:
+            samples.table = samples.table.subset(keep)
+        reporter.log(f"Restricted to the {len(keep)} files listed in {worker.relevant_filenames_file}.")
+    reporter.log(f"Found {len(samples.filenames)} input images in {where}.")
+    if not samples.filenames:
+        raise InputError(where, "no images found (supported: jpg, jpeg, png, bmp, gif, tif, tiff, webp)")
+    return samples
+
+
+def _duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
+    """Without the image files, exact duplicates are identical embedding rows."""
+    order = np.argsort(np.asarray(table.filenames, dtype=object), kind="stable")
+    _, first = np.unique(table.embeddings[order], axis=0, return_index=True)
+    _, inverse = np.unique(table.embeddings[order], axis=0, return_inverse=True)
+    kept = order[first][inverse.ravel()]
+    return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
+
+
+def _embed(config: RunConfig, source: Source | None, samples: _Samples, reporter: Reporter) -> tuple[str, float | None]:
+    if samples.table is not None:
+        return "none (embeddings file)", None
+    from .embedding import build_model, embed_images
+    from .embedding.inference import device_for
+
+    lightly = config.lightly
+    device = device_for(lightly.trainer.gpus)
+    model = build_model(lightly.model, seed=config.worker.seed)
+    reporter.log(f"Embedding images with {lightly.model.name} (random weights, seed {config.worker.seed}) on {device}.")
+    embeddings, efficiency = embed_images(
+        model,
+        source,
+        samples.filenames,
+        input_size=lightly.collate.input_size,
+        batch_size=lightly.loader.batch_size,
+        num_workers=lightly.loader.num_workers,
+        device=device,
+        reporter=reporter,
+    )
+    samples.table = EmbeddingTable(
+        filenames=list(samples.filenames),
+        embeddings=embeddings,
+        labels=np.zeros(len(samples.filenames), dtype=np.int64),
+    )
+    reporter.log(f"Compute efficiency: {efficiency:.2f}")
+    return str(device), round(efficiency, 3)
+
+
+def _scores(config: RunConfig, table: EmbeddingTable, embeddings_file: str) -> dict[str, np.ndarray]:
+    """Scores named by the selection's SCORES inputs, (N,) each."""
+    scores = {}
+    for i, spec in enumerate(config.selection.strategies):
+        if spec.input.type != "SCORES":
+            continue
+        if spec.input.column:
+            if not embeddings_file:
+                raise ConfigError(
+                    "active_learning_score_column_name",
+                    f"scores from column {spec.input.column!r} need embeddings=FILE with that column",
+                )
+            scores[spec.input.column] = table.column(spec.input.column, embeddings_file)
+        else:
+            raise ConfigError(
+                "active_learning.task_name",
+                f"scores from predictions ({score_name(spec)}) are not available in this version yet; "
+                "use active_learning_score_column_name with an embeddings CSV",
+            )
+    return scores
+
+
+def _datapool_inputs(config: RunConfig, table: EmbeddingTable, reporter: Reporter):
+    """(pool or None, candidates bool (N,), preselected indices, external embeddings (M, D))."""
+    n = len(table)
+    candidates = np.ones(n, dtype=bool)
+    name = config.worker.datapool.name
+    if not name:
+        return None, candidates, np.zeros(0, dtype=np.int64), None
+    pool: Datapool = load_datapool(config.shared_dir or config.output_dir, name)
+    index = {f: i for i, f in enumerate(table.filenames)}
+    seen = np.array([f in pool.seen for f in table.filenames], dtype=bool)
+    candidates &= ~seen
+    preselected = np.array([index[f] for f in pool.selected if f in index], dtype=np.int64)
+    absent = [i for i, f in enumerate(pool.selected) if f not in index]
+    external = None
+    if absent:
+        if pool.embeddings.shape[1] == table.embeddings.shape[1]:
+            external = pool.embeddings[absent]
+        else:
+            reporter.log(
+                f"Warning: {len(absent)} earlier picks of datapool {name} are not in this input and their stored "
+                f"embeddings have dimension {pool.embeddings.shape[1]}, not {table.embeddings.shape[1]}; ignoring them."
+            )
+    reporter.log(
+        f"Datapool {name}: {len(pool.selected)} samples selected earlier, {int(seen.sum())} of the {n} "
+        f"samples seen before, {int(candidates.sum())} new candidates."
+    )
+    return pool, candidates, preselected, external
+
+
+def _describe_stop(config: RunConfig, n_candidates: int) -> str:
+    from .selection.select import target_count
+
+    parts = []
+    k = target_count(config.selection, n_candidates)
+    if k is not None:
+        parts.append(f"n_samples={k}")
+    if config.selection.min_distance is not None:
+        parts.append(f"min_distance={config.selection.min_distance}")
+    return ", ".join(parts)
