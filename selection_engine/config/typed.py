@@ -191,6 +191,6 @@ def set_dotted(target: dict, key: str, value: Any) -> None:
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(".".join(parts[: i + 1]), "is a single value, not a group of settings")
+            raise ConfigError(".".join(parts[: i + 1]), f"is a group of settings; set its keys, e.g. {key}=...")
         node = child
     node[parts[-1]] = value
