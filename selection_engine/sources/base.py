@@ -55,6 +55,13 @@ class Source(ABC):
         """Relative paths of every supported image, sorted; hidden files and folders excluded."""
 
     @abstractmethod
+    def list_files(self, prefix: str) -> list[str]:
+        """Relative paths of every file under the folder ``prefix`` (hidden ones included), sorted.
+
+        Used for the ``.lightly/`` folder; an absent folder gives an empty list.
+        """
+
+    @abstractmethod
     def open(self, relpath: str) -> BinaryIO:
         """Open one file for reading; raises UnsafePathError for paths leaving the root."""
 

@@ -59,6 +59,22 @@ class LocalSource(Source):
         found.sort()
         return found
 
+    def list_files(self, prefix: str) -> list[str]:
+        folder = self._resolve(prefix)
+        if not folder.is_dir():
+            return []
+        found = []
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+            dirnames.sort()
+            for name in filenames:
+                path = Path(dirpath) / name
+                if path.is_symlink() and not self._inside(path.resolve()):
+                    self.rejected.append((str(path.relative_to(self.root)), f"symlink leads outside {self.root}"))
+                    continue
+                found.append(path.relative_to(folder).as_posix())
+        prefix = safe_relpath(prefix)
+        return sorted(f"{prefix}/{name}" for name in found)
+
     def open(self, relpath: str) -> BinaryIO:
         return open(self._resolve(relpath), "rb")
 
