@@ -24,23 +24,20 @@ class Written:
     removed: int
 
 
-def _nice(label: str) -> str:
-    if label == "DIVERSITY":
-        return "diversity"
-    if label == "WEIGHTS:random":
-        return "random"
-    return "score " + label.split(":", 1)[1]
-
-
 def _reasons(result: SelectionResult, objectives: list[Objective]) -> list[str]:
+    """Per pick, e.g. ``diversity 0.912 + WEIGHTS:al_score 0.870 (THRESHOLD:lightly.width 64)``."""
     if result.skipped:
         return ["every candidate selected (fewer candidates than requested)"] * len(result.indices)
     reasons = []
     for rank in range(len(result.indices)):
-        parts = [f"{_nice(o.label)} {result.contributions[o.label][rank]:.3f}" for o in objectives]
+        terms = [f"{o.label} {result.contributions[o.label][rank]:.3f}" for o in objectives if o.is_term]
+        text = " + ".join(terms)
+        passed = [f"{o.label} {result.contributions[o.label][rank]:.6g}" for o in objectives if not o.is_term]
+        if passed:
+            text += f" (passed {', '.join(passed)})"
         if rank == 0 and any(o.kind == "diversity" for o in objectives) and np.isinf(result.distance_at_pick[0]):
-            parts.insert(0, "first pick")
-        reasons.append(" + ".join(parts))
+            text = "first pick: " + text
+        reasons.append(text)
     return reasons
 
 
@@ -56,12 +53,12 @@ def write_selection(
     scores: dict[str, np.ndarray],
     objectives: list[Objective],
     dropped: dict[str, str],
-    pool_reasons: dict[str, str],
+    not_candidates: dict[str, str],
 ) -> Written:
     """Write selected/removed CSVs, embeddings of the picks and the filename lists.
 
     ``dropped``: samples removed before selection (corrupt, duplicates) with the reason;
-    ``pool_reasons``: samples that were not candidates because of the datapool.
+    ``not_candidates``: why other samples could not be picked (datapool, THRESHOLD, ...).
     """
     picks = result.indices
     selected = [table.filenames[i] for i in picks]
@@ -89,7 +86,7 @@ def write_selection(
             nearest_name = "(an earlier datapool pick not in this input)"
         else:
             nearest_name = ""
-        rows.append((name, pool_reasons.get(name, "not selected"), nearest_name, distance))
+        rows.append((name, not_candidates.get(name, "not selected"), nearest_name, distance))
     rows.extend((name, reason, "", np.nan) for name, reason in dropped.items())
     rows.sort(key=lambda row: row[0])
     removed = pd.DataFrame(rows, columns=["filenames", "reason", "nearest_selected", "distance"])

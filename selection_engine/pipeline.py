@@ -15,17 +15,27 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from . import checks, outputs
+from . import checks, inputs, outputs
 from .config import RunConfig
 from .datapool import Datapool, load_datapool
 from .errors import ConfigError, InputError, WinnowError
 from .formats.embeddings import EmbeddingTable, normalize, read_embeddings, write_embeddings
 from .progress import ProgressCallback, Reporter
 from .rundir import RunDirectory
-from .selection import build_objectives, select
-from .selection.select import score_name
+from .fileio import atomic_write
+from .selection import SelectionData, build_objectives, select, target_count
 from .sources import LocalSource, Source, safe_relpath
+
+
+WEIGHING = (
+    "Each pick maximises the sum over strategies of strength x term, each term in [0, 1]: DIVERSITY, "
+    "the distance to the nearest selected sample divided by the largest such distance among the "
+    "candidates; WEIGHTS, the input rescaled to [0, 1] over the candidates; SIMILARITY, closeness to "
+    "the nearest query sample, rescaled likewise; BALANCE, how much the sample moves the selection's "
+    "class mix toward the target (L1), rescaled over the candidates. THRESHOLD removes candidates."
+)
 
 
 @dataclass
@@ -112,8 +122,15 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         raise ConfigError(key, "self-supervised training and checkpoints are not available in this version yet")
 
     reporter.set_stage("load")
+    predictions = user_metadata = None
     with timer.stage("load"):
         samples = _list_samples(config, source, reporter)
+        if source is not None:
+            from .formats.metadata import read_metadata
+
+            predictions = inputs.load_valid_predictions(config, source, samples.filenames, reporter)
+            metadata_fields, user_metadata = read_metadata(source, samples.filenames, reporter)
+        inputs.check_score_names(config, predictions)
     files_seen = len(samples.filenames)
 
     if source is not None and worker.enable_corruptness_check:
@@ -149,12 +166,34 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     write_embeddings(run_dir / "data/normalized_embeddings.csv", table)
     reporter.log(f"Normalized embeddings are stored in {run_dir / 'data/normalized_embeddings.csv'}")
 
-    scores = _scores(config, table, worker.embeddings)
+    reporter.set_stage("scores")
+    with timer.stage("scores"):
+        data = SelectionData(n=len(table), scores=inputs.column_scores(config, table))
+        if predictions is not None and predictions.schemas:
+            scores, data.class_counts = inputs.prediction_scores(config, predictions, table.filenames)
+            data.scores.update(scores)
+            with atomic_write(run_dir / "data/scores.csv") as handle:
+                inputs.scores_frame(table.filenames, scores).to_csv(handle, index=False, float_format="%.6g")
+            reporter.log(f"Scores of {len(predictions.schemas)} tasks are stored in {run_dir / 'data/scores.csv'}")
+    if source is not None:
+        from .metadata import compute_image_metadata, metadata_kinds
+
+        reporter.set_stage("metadata", "Computing image metadata (sharpness, snr, size).")
+        with timer.stage("metadata"):
+            computed = compute_image_metadata(source, table.filenames, reporter)
+            order = pd.DataFrame({"filenames": table.filenames})
+            metadata = order.merge(user_metadata, on="filenames", how="left").merge(computed, on="filenames", how="left")
+            with atomic_write(run_dir / "data/metadata.csv") as handle:
+                metadata.to_csv(handle, index=False)
+            data.metadata = metadata
+            data.metadata_kinds = metadata_kinds(metadata_fields)
+    data.queries = inputs.similarity_queries(config, table)
 
     reporter.set_stage("selection")
     with timer.stage("selection"):
-        pool, candidates, preselected, external = _datapool_inputs(config, table, reporter)
-        objectives = build_objectives(config.selection, len(table), candidates, scores, worker.seed)
+        pool, pool_candidates, preselected, external = _datapool_inputs(config, table, reporter)
+        candidates = pool_candidates.copy()
+        objectives = build_objectives(config.selection, data, candidates, worker.seed)
         reporter.log(f"Sampling dataset with stopping condition: {_describe_stop(config, int(candidates.sum()))}")
         result = select(table.embeddings, config.selection, objectives, candidates, preselected, external)
         if result.skipped:
@@ -167,17 +206,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
 
     reporter.set_stage("outputs")
     with timer.stage("outputs"):
-        pool_reasons = {}
-        if pool is not None:
-            earlier = set(pool.selected)
-            for i in np.flatnonzero(~candidates):
-                name = table.filenames[i]
-                pool_reasons[name] = (
-                    f"selected in an earlier run of datapool {pool.name}"
-                    if name in earlier
-                    else f"processed in an earlier run of datapool {pool.name}"
-                )
-        written = outputs.write_selection(run_dir, table, result, scores, objectives, samples.removed, pool_reasons)
+        reasons = _not_candidate_reasons(table, pool, pool_candidates, objectives)
+        written = outputs.write_selection(run_dir, table, result, data.scores, objectives, samples.removed, reasons)
         if worker.dump_dataset:
             if source is None:
                 raise ConfigError("dump_dataset", "needs input_dir: the images to copy are read from there")
@@ -201,6 +231,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             "corrupt": len(samples.corrupt),
             "duplicates": len(samples.duplicates),
             "candidates": int(candidates.sum()),
+            "predictions": _predictions_facts(predictions),
             "selected": len(written.selected),
             "removed": written.removed,
             "stop_reason": result.stop_reason,
@@ -211,11 +242,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         },
         "selection": {
             "objectives": [{"label": o.label, "strength": o.strength} for o in objectives],
-            "weighing": (
-                "Each pick maximises the sum over objectives of strength x term: DIVERSITY's term is the "
-                "distance to the nearest selected sample divided by the largest such distance among "
-                "candidates; WEIGHTS' term is the input rescaled to [0, 1] over the candidates."
-            ),
+            "weighing": WEIGHING,
             "datapool": pool.name if pool is not None else None,
         },
         "config": config.to_dict(),
@@ -334,26 +361,40 @@ def _embed(config: RunConfig, source: Source | None, samples: _Samples, reporter
     return str(device), round(efficiency, 3)
 
 
-def _scores(config: RunConfig, table: EmbeddingTable, embeddings_file: str) -> dict[str, np.ndarray]:
-    """Scores named by the selection's SCORES inputs, (N,) each."""
-    scores = {}
-    for i, spec in enumerate(config.selection.strategies):
-        if spec.input.type != "SCORES":
+def _not_candidate_reasons(table, pool, pool_candidates, objectives) -> dict[str, str]:
+    """Why samples that were never candidates were left out (datapool, THRESHOLD, SIMILARITY)."""
+    reasons = {}
+    for objective in objectives:
+        if objective.excluded is None:
             continue
-        if spec.input.column:
-            if not embeddings_file:
-                raise ConfigError(
-                    "active_learning_score_column_name",
-                    f"scores from column {spec.input.column!r} need embeddings=FILE with that column",
-                )
-            scores[spec.input.column] = table.column(spec.input.column, embeddings_file)
-        else:
-            raise ConfigError(
-                "active_learning.task_name",
-                f"scores from predictions ({score_name(spec)}) are not available in this version yet; "
-                "use active_learning_score_column_name with an embeddings CSV",
+        for i in np.flatnonzero(objective.excluded):
+            if objective.kind == "threshold":
+                reasons[table.filenames[i]] = f"excluded by {objective.label} (value {objective.values[i]:.6g})"
+            else:
+                reasons[table.filenames[i]] = "query sample of SIMILARITY"
+    if pool is not None:
+        earlier = set(pool.selected)
+        for i in np.flatnonzero(~pool_candidates):
+            name = table.filenames[i]
+            reasons[name] = (
+                f"selected in an earlier run of datapool {pool.name}"
+                if name in earlier
+                else f"processed in an earlier run of datapool {pool.name}"
             )
-    return scores
+    return reasons
+
+
+def _predictions_facts(predictions) -> dict:
+    if predictions is None:
+        return {"tasks": {}, "problems": []}
+    return {
+        "tasks": {
+            task: {"task_type": schema.task_type, "categories": schema.category_names,
+                   "files": predictions.n_files.get(task, 0), "images_with_predictions": predictions.coverage(task)}
+            for task, schema in predictions.schemas.items()
+        },
+        "problems": [{"file": p.file, "task": p.task, "message": p.message} for p in predictions.problems],
+    }
 
 
 def _datapool_inputs(config: RunConfig, table: EmbeddingTable, reporter: Reporter):
@@ -386,8 +427,6 @@ def _datapool_inputs(config: RunConfig, table: EmbeddingTable, reporter: Reporte
 
 
 def _describe_stop(config: RunConfig, n_candidates: int) -> str:
-    from .selection.select import target_count
-
     parts = []
     k = target_count(config.selection, n_candidates)
     if k is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 
 METHODS = ("coreset", "random", "coral")
+PREDICTION_POLICIES = ("fail", "skip")
 IMAGE_FORMATS = ("png", "jpg", "jpeg", "bmp", "webp", "tiff")
 MODEL_NAMES = ("resnet-18", "resnet-34", "resnet-50", "resnet-101", "resnet-152")
 
@@ -60,6 +61,8 @@ class WorkerConfig:
     scorer_config: ScorerConfig = field(default_factory=ScorerConfig)
     active_learning: ActiveLearning = field(default_factory=ActiveLearning)
     active_learning_score_column_name: str = ""
+    #: What an invalid prediction file does: "fail" the run, or "skip" it (listed in the report).
+    invalid_predictions: str = "fail"
     datapool: Datapool = field(default_factory=Datapool)
     n_example_images: int = 6
     run_directory: str = ""
@@ -73,6 +76,10 @@ class WorkerConfig:
     def validate(self) -> None:
         if self.method not in METHODS:
             raise ConfigError("method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.invalid_predictions not in PREDICTION_POLICIES:
+            raise ConfigError(
+                "invalid_predictions", f"must be fail or skip, got {self.invalid_predictions!r}"
+            )
         n = self.stopping_condition.n_samples
         if n != -1:
             if isinstance(n, float) and not (0 < n <= 1) and not n.is_integer():

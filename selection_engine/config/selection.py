@@ -20,16 +20,23 @@ from ..errors import ConfigError
 from .documents import WorkerConfig
 from .typed import build
 
-#: Which strategies each input type can feed, and why the others cannot.
+#: Which strategies each input type can feed, and why the others cannot. METADATA is checked
+#: again at run time: WEIGHTS/THRESHOLD need a numeric field, BALANCE a categorical one.
 COMPATIBLE = {
-    "EMBEDDINGS": ("DIVERSITY",),
-    "SCORES": ("WEIGHTS",),
+    "EMBEDDINGS": ("DIVERSITY", "SIMILARITY"),
+    "SCORES": ("WEIGHTS", "THRESHOLD"),
+    "METADATA": ("WEIGHTS", "THRESHOLD", "BALANCE"),
+    "PREDICTIONS": ("BALANCE",),
     "RANDOM": ("WEIGHTS",),
 }
 WHY_NOT = {
     "DIVERSITY": "DIVERSITY spreads samples out in embedding space, so its input must be EMBEDDINGS",
-    "WEIGHTS": "WEIGHTS prefers high values of a number per sample, so its input must be SCORES or RANDOM",
+    "SIMILARITY": "SIMILARITY looks for samples near query samples in embedding space, so its input must be EMBEDDINGS",
+    "WEIGHTS": "WEIGHTS prefers high values of a number per sample, so its input must be SCORES, numeric METADATA or RANDOM",
+    "THRESHOLD": "THRESHOLD compares a number per sample with a threshold, so its input must be SCORES or numeric METADATA",
+    "BALANCE": "BALANCE steers the mix of classes, so its input must be PREDICTIONS (CLASS_DISTRIBUTION) or categorical METADATA",
 }
+OPERATIONS = ("SMALLER", "SMALLER_EQUAL", "BIGGER", "BIGGER_EQUAL")
 
 
 @dataclass
@@ -40,8 +47,16 @@ class SelectionInput:
     score: str = ""
     #: SCORES from a column of the embeddings CSV (``active_learning_score_column_name``).
     column: str = ""
+    #: PREDICTIONS: the predicted class mix of a task's images (``CLASS_DISTRIBUTION``).
+    name: str = ""
+    #: METADATA: the field, e.g. ``weather`` or ``lightly.sharpness``.
+    key: str = ""
     #: RANDOM: the seed of the uniform scores (defaults to the worker's ``seed``).
     random_seed: int | None = None
+    #: EMBEDDINGS for SIMILARITY: the query samples, as filenames of this dataset ...
+    filenames: list[str] | None = None
+    #: ... or as the selection of an earlier run (its run directory).
+    run: str = ""
 
 
 @dataclass
@@ -49,6 +64,11 @@ class SelectionStrategy:
     type: str = ""
     #: DIVERSITY only: stop once no candidate is farther than this from the selection.
     stopping_condition_minimum_distance: float | None = None
+    #: THRESHOLD: keep only samples whose value compares true with ``threshold``.
+    threshold: float | None = None
+    operation: str = ""
+    #: BALANCE: wanted fraction per class name; the rest goes evenly to the unnamed classes.
+    target: dict[str, float] | None = None
     #: How much this objective counts against the others in a combined selection.
     strength: float = 1.0
 
@@ -85,8 +105,8 @@ class SelectionConfig:
                 raise ConfigError(f"{key}.strategy.type", f"must be one of {', '.join(WHY_NOT)}, got {strategy!r}")
             if strategy not in COMPATIBLE[kind]:
                 raise ConfigError(key, f"{strategy} cannot use {kind} input: {WHY_NOT[strategy]}")
-            if kind == "SCORES" and not spec.input.column and not (spec.input.task and spec.input.score):
-                raise ConfigError(f"{key}.input", "SCORES needs task and score (from predictions) or column")
+            self._validate_input(key, spec)
+            self._validate_strategy(key, spec)
             if spec.strategy.strength <= 0:
                 raise ConfigError(f"{key}.strategy.strength", "must be positive")
             distance = spec.strategy.stopping_condition_minimum_distance
@@ -100,6 +120,47 @@ class SelectionConfig:
                 "no stopping condition: set n_samples, proportion_samples or a DIVERSITY "
                 "stopping_condition_minimum_distance",
             )
+
+    @staticmethod
+    def _validate_input(key: str, spec: "StrategySpec") -> None:
+        given = spec.input
+        if given.type == "SCORES" and not given.column and not (given.task and given.score):
+            raise ConfigError(f"{key}.input", "SCORES needs task and score (from predictions) or column")
+        if given.type == "PREDICTIONS":
+            if not given.task:
+                raise ConfigError(f"{key}.input.task", "PREDICTIONS needs the task whose classes to balance")
+            if given.name != "CLASS_DISTRIBUTION":
+                raise ConfigError(f"{key}.input.name", f"must be CLASS_DISTRIBUTION, got {given.name!r}")
+        if given.type == "METADATA" and not given.key:
+            raise ConfigError(f"{key}.input.key", "METADATA needs the key of a metadata field, e.g. lightly.sharpness")
+        queries = given.filenames is not None or bool(given.run)
+        if spec.strategy.type == "SIMILARITY" and not queries:
+            raise ConfigError(f"{key}.input", "SIMILARITY needs query samples: filenames [...] or run (an earlier run directory)")
+        if given.filenames is not None and given.run:
+            raise ConfigError(f"{key}.input", "give the query samples as filenames or as run, not both")
+        if queries and spec.strategy.type != "SIMILARITY":
+            raise ConfigError(f"{key}.input", "filenames/run name query samples, which only SIMILARITY uses")
+        if given.filenames is not None and not given.filenames:
+            raise ConfigError(f"{key}.input.filenames", "needs at least one query filename")
+
+    @staticmethod
+    def _validate_strategy(key: str, spec: "StrategySpec") -> None:
+        strategy = spec.strategy
+        if strategy.type == "THRESHOLD":
+            if strategy.threshold is None:
+                raise ConfigError(f"{key}.strategy.threshold", "THRESHOLD needs a threshold value")
+            if strategy.operation not in OPERATIONS:
+                raise ConfigError(f"{key}.strategy.operation", f"must be one of {', '.join(OPERATIONS)}, got {strategy.operation!r}")
+        elif strategy.threshold is not None or strategy.operation:
+            raise ConfigError(f"{key}.strategy", "threshold/operation apply to THRESHOLD only")
+        if strategy.type == "BALANCE":
+            if not strategy.target:
+                raise ConfigError(f"{key}.strategy.target", "BALANCE needs a target such as {\"car\": 0.5, \"person\": 0.5}")
+            total = sum(strategy.target.values())
+            if any(v < 0 for v in strategy.target.values()) or total > 1 + 1e-6:
+                raise ConfigError(f"{key}.strategy.target", f"fractions must be >= 0 and sum to at most 1, got a sum of {total:g}")
+        elif strategy.target is not None:
+            raise ConfigError(f"{key}.strategy.target", "applies to BALANCE only")
 
     @property
     def min_distance(self) -> float | None:

@@ -6,9 +6,15 @@ so scorers can work without a Python loop per prediction.
 
 from __future__ import annotations
 
+import json
+import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
+
+from ..errors import InputError
 
 TASK_TYPES = ("classification", "object-detection", "semantic-segmentation", "keypoint-detection")
 
@@ -54,3 +60,286 @@ class TaskPredictions:
     @property
     def task_type(self) -> str:
         return self.schema.task_type
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and validating the .lightly/predictions folder
+
+PREDICTIONS_DIR = ".lightly/predictions"
+PROBABILITY_TOLERANCE = 1e-3
+
+
+@dataclass
+class PredictionProblem:
+    """One bad file (or task) with the reason; ``file`` is relative to the datasource root."""
+
+    file: str
+    task: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class _Parsed:
+    """One prediction file's singletons as small arrays (see TaskPredictions for the fields)."""
+
+    category_index: np.ndarray
+    score: np.ndarray
+    probabilities: np.ndarray
+    bbox: np.ndarray
+    keypoints: list[np.ndarray]
+
+
+@dataclass
+class LoadedPredictions:
+    """Every valid prediction file of every task, keyed by image filename."""
+
+    schemas: dict[str, TaskSchema]
+    files: dict[str, dict[str, _Parsed]]  # task → image filename → parsed file
+    problems: list[PredictionProblem]
+    #: prediction files seen per task, valid or not
+    n_files: dict[str, int]
+
+    def coverage(self, task: str) -> int:
+        return len(self.files.get(task, {}))
+
+    def task(self, name: str, filenames: list[str]) -> TaskPredictions:
+        """Assemble one task over ``filenames`` (in that order) as flat arrays."""
+        schema = self.schemas[name]
+        by_image = self.files.get(name, {})
+        c = schema.n_categories
+        parts = [(i, by_image[f]) for i, f in enumerate(filenames) if f in by_image]
+        has_file = np.zeros(len(filenames), dtype=bool)
+        has_file[[i for i, _ in parts]] = True
+        counts = [len(p.category_index) for _, p in parts]
+        keypoint_lists = [k for _, p in parts for k in p.keypoints]
+        offsets = np.zeros(len(keypoint_lists) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(k) for k in keypoint_lists])
+        return TaskPredictions(
+            schema=schema,
+            n_images=len(filenames),
+            has_file=has_file,
+            image_index=np.repeat(np.array([i for i, _ in parts], dtype=np.int64), counts),
+            category_index=_concat([p.category_index for _, p in parts], (0,), np.int64),
+            score=_concat([p.score for _, p in parts], (0,), np.float64),
+            probabilities=_concat([p.probabilities for _, p in parts], (0, c), np.float64),
+            bbox=_concat([p.bbox for _, p in parts], (0, 4), np.float64),
+            keypoints=_concat(keypoint_lists, (0, 3), np.float64),
+            keypoint_offsets=offsets,
+        )
+
+
+def _concat(arrays, empty_shape, dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(empty_shape, dtype=dtype)
+
+
+class _Bad(Exception):
+    """A validation failure inside one prediction file."""
+
+
+def _read_json(source, relpath: str):
+    try:
+        with source.open(relpath) as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise _Bad("not UTF-8 text") from None
+
+
+def read_schema(source, task: str) -> TaskSchema:
+    """The task's ``schema.json``; raises InputError naming the file."""
+    path = f"{PREDICTIONS_DIR}/{task}/schema.json"
+    if not source.exists(path):
+        raise InputError(path, f"missing schema for task {task!r}: every task folder needs a schema.json")
+    try:
+        data = _read_json(source, path)
+    except _Bad as exc:
+        raise InputError(path, str(exc)) from None
+    if not isinstance(data, dict):
+        raise InputError(path, "expected an object with task_type and categories")
+    task_type = data.get("task_type")
+    if task_type not in TASK_TYPES:
+        raise InputError(path, f"task_type must be one of {', '.join(TASK_TYPES)}, got {task_type!r}")
+    categories = data.get("categories")
+    if not isinstance(categories, list) or not categories:
+        raise InputError(path, "categories must be a non-empty list of {\"id\": int, \"name\": str}")
+    ids, names = [], []
+    for i, category in enumerate(categories):
+        if not (isinstance(category, dict) and isinstance(category.get("id"), int) and not isinstance(category.get("id"), bool)
+                and isinstance(category.get("name"), str)):
+            raise InputError(path, f"categories[{i}] must be {{\"id\": int, \"name\": str}}, got {category!r}")
+        if category["id"] in ids:
+            raise InputError(path, f"categories[{i}]: duplicate id {category['id']}")
+        ids.append(category["id"])
+        names.append(category["name"])
+    return TaskSchema(name=task, task_type=task_type, category_ids=ids, category_names=names)
+
+
+def read_task_names(source) -> list[str]:
+    """Task names from ``tasks.json`` (empty when the datasource has no predictions)."""
+    path = f"{PREDICTIONS_DIR}/tasks.json"
+    if not source.exists(path):
+        if source.list_files(PREDICTIONS_DIR):
+            raise InputError(path, "missing: list the task names to use, e.g. [\"my-task\"]")
+        return []
+    try:
+        data = _read_json(source, path)
+    except _Bad as exc:
+        raise InputError(path, str(exc)) from None
+    if not isinstance(data, list) or not all(isinstance(t, str) and t for t in data):
+        raise InputError(path, f"expected a list of task names, got {data!r}")
+    for name in data:
+        if "/" in name or name.startswith("."):
+            raise InputError(path, f"task name {name!r} must be a plain folder name")
+    return data
+
+
+def _number_array(value, what: str, shape_hint: str) -> np.ndarray:
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise _Bad(f"{what} must be a list of numbers {shape_hint}, got {value!r:.80}")
+    array = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(array).all():
+        raise _Bad(f"{what} must hold finite numbers")
+    return array
+
+
+def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parsed:
+    if not isinstance(data, dict) or not isinstance(data.get("predictions"), list):
+        raise _Bad("expected an object {\"file_name\": ..., \"predictions\": [...]}")
+    if data.get("file_name") != image_name:
+        raise _Bad(f"file_name is {data.get('file_name')!r}, expected {image_name!r}")
+    c = schema.n_categories
+    position = {cid: i for i, cid in enumerate(schema.category_ids)}
+    categories, scores, probabilities, boxes, keypoints = [], [], [], [], []
+    for i, item in enumerate(data["predictions"]):
+        where = f"predictions[{i}]"
+        if not isinstance(item, dict):
+            raise _Bad(f"{where} must be an object")
+        category = item.get("category_id")
+        if isinstance(category, bool) or category not in position:
+            raise _Bad(f"{where}: category_id {category!r} is not in the schema (ids: {schema.category_ids})")
+        categories.append(position[category])
+        if "probabilities" in item:
+            p = _number_array(item["probabilities"], f"{where}.probabilities", f"of length {c}")
+            if len(p) != c:
+                raise _Bad(f"{where}.probabilities has {len(p)} entries, the schema has {c} categories")
+            if (p < 0).any() or abs(p.sum() - 1) > PROBABILITY_TOLERANCE:
+                raise _Bad(f"{where}.probabilities must be >= 0 and sum to 1 (sum is {p.sum():.6g})")
+            probabilities.append(p)
+        else:
+            probabilities.append(np.full(c, np.nan))
+        score = item.get("score")
+        needs_score = schema.task_type in ("object-detection", "semantic-segmentation")
+        if score is None and needs_score:
+            raise _Bad(f"{where}: score is required for {schema.task_type}")
+        if score is not None:
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+                raise _Bad(f"{where}: score must be a number in [0, 1], got {score!r}")
+        scores.append(np.nan if score is None else float(score))
+        if schema.task_type == "object-detection":
+            box = _number_array(item.get("bbox"), f"{where}.bbox", "[x, y, w, h]")
+            if box.shape != (4,) or box[2] < 0 or box[3] < 0:
+                raise _Bad(f"{where}.bbox must be [x, y, w, h] with w, h >= 0, got {item.get('bbox')!r}")
+            boxes.append(box)
+        elif schema.task_type == "semantic-segmentation":
+            counts = item.get("segmentation")
+            if not isinstance(counts, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts):
+                raise _Bad(f"{where}.segmentation must be a list of non-negative run lengths")
+            width, height = image_size()
+            if sum(counts) != width * height:
+                raise _Bad(f"{where}.segmentation run lengths sum to {sum(counts)}, the image has {width}x{height} = {width * height} pixels")
+        elif schema.task_type == "keypoint-detection":
+            points = _number_array(item.get("keypoints"), f"{where}.keypoints", "[x1, y1, c1, ...]")
+            if len(points) == 0 or len(points) % 3:
+                raise _Bad(f"{where}.keypoints must hold triples [x, y, confidence], got {len(points)} numbers")
+            points = points.reshape(-1, 3)
+            if ((points[:, 2] < 0) | (points[:, 2] > 1)).any():
+                raise _Bad(f"{where}.keypoints confidences must lie in [0, 1]")
+            keypoints.append(points)
+    n = len(categories)
+    return _Parsed(
+        category_index=np.asarray(categories, dtype=np.int64),
+        score=np.asarray(scores, dtype=np.float64),
+        probabilities=np.asarray(probabilities, dtype=np.float64).reshape(n, c),
+        bbox=np.asarray(boxes, dtype=np.float64).reshape(-1, 4) if boxes else np.zeros((0, 4)),
+        keypoints=keypoints,
+    )
+
+
+def prediction_path(task: str, image_name: str) -> str:
+    """``.lightly/predictions/<task>/<relpath without extension>.json``."""
+    return f"{PREDICTIONS_DIR}/{task}/{posixpath.splitext(image_name)[0]}.json"
+
+
+def load_predictions(source, filenames: list[str], tasks: list[str] | None = None, reporter=None) -> LoadedPredictions:
+    """Read and validate every task's prediction files for the images ``filenames``.
+
+    Task-level problems (tasks.json, a missing schema or unknown task_type) raise InputError.
+    File-level problems are collected, never silently dropped: the caller decides to fail or skip.
+    """
+    names = read_task_names(source) if tasks is None else tasks
+    by_stem: dict[str, list[str]] = {}
+    for name in filenames:
+        by_stem.setdefault(posixpath.splitext(name)[0], []).append(name)
+    schemas, files, problems, n_files = {}, {}, [], {}
+    for task in names:
+        folder = f"{PREDICTIONS_DIR}/{task}"
+        if not source.list_files(folder):
+            raise InputError(f"{PREDICTIONS_DIR}/tasks.json", f"lists task {task!r} but {folder}/ does not exist")
+        schema = read_schema(source, task)
+        schemas[task] = schema
+        paths = [p for p in source.list_files(folder) if p.endswith(".json") and p != f"{folder}/schema.json"]
+        n_files[task] = len(paths)
+
+        def parse(path: str):
+            stem = path[len(folder) + 1 : -len(".json")]
+            candidates = by_stem.get(stem, [])
+            try:
+                data = _read_json(source, path)
+                claimed = data.get("file_name") if isinstance(data, dict) else None
+                image = claimed if claimed in candidates else (candidates[0] if len(candidates) == 1 else None)
+                if image is None:
+                    raise _Bad(f"no image {stem}.* exists in the datasource for this prediction file")
+                return image, _parse_file(data, schema, image, lambda: _image_size(source, image)), None
+            except _Bad as exc:
+                return None, None, PredictionProblem(path, task, str(exc))
+
+        parsed: dict[str, _Parsed] = {}
+        with ThreadPoolExecutor(4) as pool:
+            results = pool.map(parse, paths)
+            if reporter is not None:
+                results = reporter.track(results, len(paths), f"Loading predictions of {task}")
+            for image, result, problem in results:
+                if problem is not None:
+                    problems.append(problem)
+                else:
+                    parsed[image] = result
+        files[task] = parsed
+    return LoadedPredictions(schemas=schemas, files=files, problems=problems, n_files=n_files)
+
+
+def _image_size(source, name: str) -> tuple[int, int]:
+    with source.open(name) as handle, Image.open(handle) as image:
+        return image.size
+
+
+def rle_decode(counts: list[int], height: int, width: int) -> np.ndarray:
+    """Run-length counts (alternating 0s and 1s, starting with 0s, row-major) → bool (H, W)."""
+    values = np.zeros(len(counts), dtype=bool)
+    values[1::2] = True
+    flat = np.repeat(values, counts)
+    if flat.size != height * width:
+        raise ValueError(f"run lengths sum to {flat.size}, expected {height * width}")
+    return flat.reshape(height, width)
+
+
+def rle_encode(mask: np.ndarray) -> list[int]:
+    """bool (H, W) → run-length counts starting with the count of leading 0s."""
+    flat = np.asarray(mask, dtype=bool).ravel()
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate([[0], changes, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    return ([0] + runs) if flat.size and flat[0] else runs

@@ -1,14 +1,18 @@
 """Choosing samples: greedy k-center and the strategies that combine with it."""
 
 from .kcenter import DistanceTracker, greedy_k_center
-from .select import Objective, SelectionResult, build_objectives, nearest_selected, select
+from .objectives import ClassCounts, Objective, SelectionData, build_objectives, input_name
+from .select import SelectionResult, select, target_count
 
 __all__ = [
+    "ClassCounts",
     "DistanceTracker",
     "Objective",
+    "SelectionData",
     "SelectionResult",
     "build_objectives",
     "greedy_k_center",
-    "nearest_selected",
+    "input_name",
     "select",
+    "target_count",
 ]

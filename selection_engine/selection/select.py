@@ -1,35 +1,20 @@
 """The selection loop: several objectives combined in one greedy pass.
 
-Every objective gives each candidate a value in [0, 1] per step, weighted by its ``strength``;
-the candidate with the largest sum is picked (lowest index on ties):
-
-* DIVERSITY: distance to the nearest selected sample divided by the largest such distance
-  among the candidates (1 for everyone before anything is selected). Recomputed every step.
-* WEIGHTS: the input's values rescaled to [0, 1] over the candidates (min → 0, max → 1).
-
-So coral (DIVERSITY + WEIGHTS, equal strength) prefers, at equal distance, the higher score, and
-at equal score, the more distant sample. DIVERSITY alone is exactly greedy k-center.
+Each step picks the candidate with the largest sum of ``strength × term`` over the objectives
+(lowest index on ties); see ``objectives.py`` for the terms. Coral (DIVERSITY + WEIGHTS, equal
+strength) therefore prefers, at equal distance, the higher score and, at equal score, the more
+distant sample. DIVERSITY alone is exactly greedy k-center.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.selection import SelectionConfig, StrategySpec
-from ..errors import ConfigError
+from ..config.selection import SelectionConfig
 from .kcenter import DistanceTracker
-
-
-@dataclass
-class Objective:
-    """One strategy, ready to use. values: float64 (N,) in [0, 1] for static objectives."""
-
-    label: str
-    kind: str  # "diversity" or "weights"
-    strength: float = 1.0
-    values: np.ndarray | None = None
+from .objectives import Objective, rescale
 
 
 @dataclass
@@ -37,65 +22,18 @@ class SelectionResult:
     """indices: picks in order; the rest are (k,) per pick or (N,) per sample."""
 
     indices: np.ndarray
-    #: label → (k,) value the objective contributed (strength × term) when the sample was picked.
+    #: label → (k,) what the objective contributed (strength × term) when the sample was
+    #: picked; for THRESHOLD, the value it compared.
     contributions: dict[str, np.ndarray]
-    #: (k,) distance of each pick to the nearest earlier pick (inf for the first, nan if unknown).
+    #: (k,) distance of each pick to the nearest earlier pick (inf for the first).
     distance_at_pick: np.ndarray
-    #: (N,) index of the nearest selected sample (this run's picks and datapool picks), -1 if none.
+    #: (N,) index of the nearest selected sample (this run's picks and datapool picks); -1 if
+    #: none, or if it is a datapool pick outside this data (then nearest_distance is finite).
     nearest: np.ndarray
     #: (N,) distance to that sample, nan where there is none.
     nearest_distance: np.ndarray
     stop_reason: str
     skipped: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def _rescale(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Map values to [0, 1] by min-max over the candidates; constant values become 0."""
-    out = np.zeros(values.shape, dtype=np.float64)
-    if not mask.any():
-        return out
-    low, high = values[mask].min(), values[mask].max()
-    if high > low:
-        out = (values - low) / (high - low)
-    return np.clip(out, 0.0, 1.0)
-
-
-def build_objectives(
-    config: SelectionConfig,
-    n: int,
-    candidates: np.ndarray,
-    scores: dict[str, np.ndarray],
-    seed: int,
-) -> list[Objective]:
-    """Turn the config's strategies into objectives over N samples.
-
-    ``scores`` maps a SCORES input's name (``column`` or ``task/score``) to (N,) values.
-    """
-    objectives = []
-    for i, spec in enumerate(config.strategies):
-        kind, strategy = spec.input.type, spec.strategy.type
-        strength = spec.strategy.strength
-        if strategy == "DIVERSITY":
-            objectives.append(Objective("DIVERSITY", "diversity", strength))
-        elif kind == "RANDOM":
-            rng_seed = spec.input.random_seed if spec.input.random_seed is not None else seed
-            values = np.random.default_rng(rng_seed).random(n)
-            objectives.append(Objective("WEIGHTS:random", "weights", strength, values))
-        elif kind == "SCORES":
-            name = score_name(spec)
-            if name not in scores:
-                raise ConfigError(
-                    f"selection_config.strategies[{i}].input",
-                    f"no scores named {name!r}; available: {', '.join(sorted(scores)) or 'none'}",
-                )
-            objectives.append(Objective(f"WEIGHTS:{name}", "weights", strength, _rescale(scores[name], candidates)))
-    return objectives
-
-
-def score_name(spec: StrategySpec) -> str:
-    """How a SCORES input is named in outputs: its CSV column, or ``task/score``."""
-    return spec.input.column or f"{spec.input.task}/{spec.input.score}"
 
 
 def target_count(config: SelectionConfig, n_candidates: int) -> int | None:
@@ -105,6 +43,29 @@ def target_count(config: SelectionConfig, n_candidates: int) -> int | None:
     if config.proportion_samples is not None:
         return max(1, int(round(config.proportion_samples * n_candidates))) if n_candidates else 0
     return None
+
+
+def _min_distance_to(embeddings: np.ndarray, queries: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """(N,) Euclidean distance of each embedding to its nearest query, in chunks of rows."""
+    q_sq = np.einsum("ij,ij->i", queries, queries)
+    out = np.empty(len(embeddings), dtype=np.float64)
+    for start in range(0, len(embeddings), chunk):
+        x = embeddings[start : start + chunk]
+        d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ queries.T) + q_sq[None, :]
+        out[start : start + chunk] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
+
+
+def _balance_term(objective: Objective, totals: np.ndarray, pickable: np.ndarray) -> np.ndarray:
+    """How far adding each sample moves the selection's class mix toward the target (L1), [0, 1]."""
+    counts, target = objective.counts, objective.target
+    total = totals.sum()
+    before = np.abs((totals / total if total > 0 else totals) - target).sum()
+    after_totals = counts + totals[None, :]
+    sums = after_totals.sum(axis=1, keepdims=True)
+    after = np.abs(np.divide(after_totals, sums, out=np.zeros_like(after_totals), where=sums > 0) - target).sum(axis=1)
+    after[sums[:, 0] == 0] = before  # a sample without classes changes nothing
+    return rescale(before - after, pickable)
 
 
 def select(
@@ -134,31 +95,31 @@ def select(
         tracker.add(int(index))
     if external is not None and len(external):
         tracker.add_external(external)
-    # Non-candidates can never be picked but keep their distances for the removed-samples report.
-    blocked = ~candidates
+    blocked = ~candidates  # never picked, but their distances feed the removed-samples report
 
     if k is not None and k >= n_candidates and min_distance is None:
         picks = np.flatnonzero(candidates)
         for index in picks:
             tracker.add(int(index))
-        return _finish(
-            tracker, picks, {o.label: np.full(len(picks), np.nan) for o in objectives},
-            np.full(len(picks), np.nan), "every candidate selected", skipped=True,
-        )
+        contributions = {o.label: np.full(len(picks), np.nan) for o in objectives}
+        return _finish(tracker, picks, contributions, np.full(len(picks), np.nan), "every candidate selected", skipped=True)
 
-    diversity = [o for o in objectives if o.kind == "diversity"]
     static = np.zeros(n, dtype=np.float64)
     for objective in objectives:
-        if objective.kind == "weights":
+        if objective.kind == "similarity":
+            objective.values = rescale(-_min_distance_to(embeddings, objective.queries), candidates)
+        if objective.kind in ("weights", "similarity"):
             static += objective.strength * objective.values
-    div_strength = sum(o.strength for o in diversity)
+    div_strength = sum(o.strength for o in objectives if o.kind == "diversity")
+    balances = [o for o in objectives if o.kind == "balance"]
+    balance_totals = [np.zeros(o.counts.shape[1]) for o in balances]
+    only_diversity = all(o.kind in ("diversity", "threshold") for o in objectives)
 
     picks: list[int] = []
     picked_terms: dict[str, list[float]] = {o.label: [] for o in objectives}
     picked_distance: list[float] = []
     limit = n_candidates if k is None else min(k, n_candidates)
     stop_reason = "n_samples reached" if k is not None and k <= n_candidates else "no candidates left"
-    has_weights = any(o.kind == "weights" for o in objectives)
     sq = np.empty(n, dtype=np.float32)  # squared distance to the selection; -1 = not pickable
     while len(picks) < limit:
         np.copyto(sq, tracker.min_sq)
@@ -168,28 +129,42 @@ def select(
             stop_reason = "no candidates left"
             break
         far_sq = float(sq[farthest])
-        if min_distance is not None and np.isfinite(far_sq) and np.sqrt(max(far_sq, 0.0)) < min_distance:
+        if min_distance is not None and np.isfinite(far_sq) and np.sqrt(far_sq) < min_distance:
             stop_reason = f"min_distance reached: no candidate is farther than {min_distance} from the selection"
             break
-        div_term = None
-        if diversity:
-            if np.isinf(far_sq):
-                # Nothing selected yet: every candidate is infinitely far, so diversity is a tie.
-                div_term = (sq >= 0).astype(np.float64)
+        pickable = sq >= 0
+        terms: dict[str, np.ndarray] = {}
+        if div_strength:
+            if np.isinf(far_sq):  # nothing selected yet: every candidate is infinitely far, a tie
+                terms["diversity"] = pickable.astype(np.float64)
             else:
-                div_term = np.sqrt(np.maximum(sq, 0.0), dtype=np.float64)
-                div_term /= max(np.sqrt(max(far_sq, 0.0)), 1e-12)
-        if has_weights:
-            total = static.copy() if div_term is None else div_strength * div_term + static
-            total[sq < 0] = -np.inf
-            index = int(np.argmax(total))
-        else:
+                terms["diversity"] = np.sqrt(np.maximum(sq, 0.0), dtype=np.float64) / max(np.sqrt(far_sq), 1e-12)
+        for objective, totals in zip(balances, balance_totals):
+            terms[objective.label] = _balance_term(objective, totals, pickable)
+        if only_diversity:
             index = farthest  # DIVERSITY alone: exactly greedy k-center
+        else:
+            total = static.copy()
+            if div_strength:
+                total += div_strength * terms["diversity"]
+            for objective in balances:
+                total += objective.strength * terms[objective.label]
+            total[~pickable] = -np.inf
+            index = int(np.argmax(total))
         picks.append(index)
-        picked_distance.append(float(np.sqrt(max(sq[index], 0.0))))
+        picked_distance.append(float(np.sqrt(sq[index])))
         for objective in objectives:
-            term = div_term[index] if objective.kind == "diversity" else objective.values[index]
-            picked_terms[objective.label].append(objective.strength * float(term))
+            if objective.kind == "diversity":
+                value = objective.strength * terms["diversity"][index]
+            elif objective.kind == "balance":
+                value = objective.strength * terms[objective.label][index]
+            elif objective.kind == "threshold":
+                value = objective.values[index]
+            else:
+                value = objective.strength * objective.values[index]
+            picked_terms[objective.label].append(float(value))
+        for objective, totals in zip(balances, balance_totals):
+            totals += objective.counts[index]
         tracker.add(index)
     contributions = {label: np.asarray(values, dtype=np.float64) for label, values in picked_terms.items()}
     return _finish(tracker, np.asarray(picks, dtype=np.int64), contributions, np.asarray(picked_distance), stop_reason)
@@ -197,8 +172,7 @@ def select(
 
 def _finish(tracker, picks, contributions, distance_at_pick, stop_reason, skipped=False) -> SelectionResult:
     nearest = tracker.nearest.copy()
-    has_nearest = np.isfinite(tracker.min_sq)
-    nearest_distance = np.where(has_nearest, np.sqrt(np.maximum(tracker.min_sq, 0.0)), np.nan)
+    nearest_distance = np.where(np.isfinite(tracker.min_sq), np.sqrt(np.maximum(tracker.min_sq, 0.0)), np.nan)
     selected = tracker.min_sq == DistanceTracker.SELECTED
     nearest[selected] = np.flatnonzero(selected)
     nearest_distance[selected] = 0.0
@@ -211,11 +185,3 @@ def _finish(tracker, picks, contributions, distance_at_pick, stop_reason, skippe
         stop_reason=stop_reason,
         skipped=skipped,
     )
-
-
-def nearest_selected(embeddings: np.ndarray, selected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every sample, the nearest of ``selected`` (indices) and its distance; one pass per pick."""
-    tracker = DistanceTracker(embeddings, track_nearest=True)
-    for index in selected:
-        tracker.add(int(index))
-    return tracker.nearest, np.sqrt(np.maximum(tracker.min_sq, 0.0))

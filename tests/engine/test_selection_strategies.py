@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from selection_engine.config import resolve
-from selection_engine.selection import build_objectives, select
+from selection_engine.selection import SelectionData, build_objectives, select
 
 
 def run_selection(x, args, scores=None, candidates=None, preselected=None):
     config = resolve(overrides=args).selection
-    mask = np.ones(len(x), dtype=bool) if candidates is None else candidates
-    objectives = build_objectives(config, len(x), mask, scores or {}, seed=0)
-    return select(x, config, objectives, candidates=candidates, preselected=preselected)
+    mask = np.ones(len(x), dtype=bool) if candidates is None else candidates.copy()
+    objectives = build_objectives(config, SelectionData(n=len(x), scores=scores or {}), mask, seed=0)
+    return select(x, config, objectives, candidates=mask, preselected=preselected)
 
 
 def ring(n=12):

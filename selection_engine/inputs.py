@@ -1,0 +1,138 @@
+"""Gathering what the strategies read: predictions and their scores, metadata, query samples.
+
+The pipeline calls these stage by stage; each returns plain arrays/DataFrames aligned to the
+run's samples, which end up in a :class:`~selection_engine.selection.SelectionData`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import RunConfig
+from .errors import ConfigError, InputError
+from .formats.embeddings import EmbeddingTable, normalize, read_embeddings
+from .formats.predictions import LoadedPredictions, load_predictions
+from .progress import Reporter
+from .scoring import SCORE_NAMES, compute_scores
+from .selection import ClassCounts
+from .sources import Source
+
+
+def load_valid_predictions(config: RunConfig, source: Source, filenames: list[str], reporter: Reporter) -> LoadedPredictions:
+    """Predictions of every task; bad files fail the run or are skipped (``invalid_predictions``)."""
+    loaded = load_predictions(source, filenames, reporter=reporter)
+    for task, schema in loaded.schemas.items():
+        reporter.log(
+            f"Task {task} ({schema.task_type}, {schema.n_categories} categories): "
+            f"{loaded.coverage(task)} of {len(filenames)} images have predictions."
+        )
+    if loaded.problems:
+        first = loaded.problems[0]
+        more = f" (and {len(loaded.problems) - 1} more bad prediction files)" if len(loaded.problems) > 1 else ""
+        if config.worker.invalid_predictions == "fail":
+            raise InputError(first.file, f"{first.message}{more}; set invalid_predictions=skip to skip bad files")
+        for problem in loaded.problems:
+            reporter.log(f"Warning: skipped {problem.file}: {problem.message}")
+    return loaded
+
+
+def check_score_names(config: RunConfig, predictions: LoadedPredictions | None) -> None:
+    """Every SCORES input naming a task must name an existing task and one of its scores."""
+    tasks = predictions.schemas if predictions is not None else {}
+    for i, spec in enumerate(config.selection.strategies):
+        task, score = spec.input.task, spec.input.score
+        if spec.input.type not in ("SCORES", "PREDICTIONS") or not task:
+            continue
+        legacy = not config.explicit_selection
+        task_key = "active_learning.task_name" if legacy else f"selection_config.strategies[{i}].input.task"
+        if task not in tasks:
+            available = ", ".join(sorted(tasks)) or "none (no .lightly/predictions/tasks.json in the datasource)"
+            raise ConfigError(task_key, f"unknown task {task!r}; tasks: {available}")
+        if spec.input.type == "SCORES":
+            valid = SCORE_NAMES[tasks[task].task_type]
+            if score not in valid:
+                score_key = "active_learning.score_name" if legacy else f"selection_config.strategies[{i}].input.score"
+                raise ConfigError(
+                    score_key, f"{tasks[task].task_type} task {task!r} has no score {score!r}; valid: {', '.join(valid)}"
+                )
+
+
+def prediction_scores(config: RunConfig, predictions: LoadedPredictions, filenames: list[str]):
+    """(scores {"task/score": (N,)}, class counts per task) over ``filenames``."""
+    scores: dict[str, np.ndarray] = {}
+    classes: dict[str, ClassCounts] = {}
+    for task in predictions.schemas:
+        parsed = predictions.task(task, filenames)
+        for name, values in compute_scores(parsed, config.worker.scorer_config).items():
+            scores[f"{task}/{name}"] = values
+        counts = np.zeros((len(filenames), parsed.schema.n_categories))
+        np.add.at(counts, (parsed.image_index, parsed.category_index), 1.0)
+        classes[task] = ClassCounts(counts, list(parsed.schema.category_names))
+    return scores, classes
+
+
+def column_scores(config: RunConfig, table: EmbeddingTable) -> dict[str, np.ndarray]:
+    """Scores taken from columns of the embeddings CSV."""
+    scores = {}
+    for spec in config.selection.strategies:
+        column = spec.input.column
+        if spec.input.type == "SCORES" and column:
+            if not config.worker.embeddings:
+                raise ConfigError(
+                    "active_learning_score_column_name",
+                    f"scores from column {column!r} need embeddings=FILE with that column",
+                )
+            scores[column] = table.column(column, config.worker.embeddings)
+    return scores
+
+
+def similarity_queries(config: RunConfig, table: EmbeddingTable) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Query embeddings (Q, D) and in-run query indices for each SIMILARITY strategy."""
+    index = {name: i for i, name in enumerate(table.filenames)}
+    queries = {}
+    for i, spec in enumerate(config.selection.strategies):
+        if spec.strategy.type != "SIMILARITY":
+            continue
+        key = f"selection_config.strategies[{i}].input"
+        if spec.input.filenames is not None:
+            missing = [f for f in spec.input.filenames if f not in index]
+            if missing:
+                raise ConfigError(f"{key}.filenames", f"{missing[0]!r} is not a sample of this run ({len(missing)} missing)")
+            rows = np.array([index[f] for f in spec.input.filenames], dtype=np.int64)
+            queries[i] = (table.embeddings[rows], rows)
+            continue
+        run_dir = Path(spec.input.run)
+        if not run_dir.is_absolute():
+            run_dir = Path(config.output_dir) / run_dir
+        stored = _read_selected(run_dir, f"{key}.run")
+        present = np.array([index[f] for f in stored.filenames if f in index], dtype=np.int64)
+        absent = [j for j, f in enumerate(stored.filenames) if f not in index]
+        vectors = [table.embeddings[present]]
+        if absent:
+            if stored.embeddings.shape[1] != table.embeddings.shape[1]:
+                raise InputError(
+                    str(run_dir), f"its selected embeddings have dimension {stored.embeddings.shape[1]}, this run's {table.embeddings.shape[1]}"
+                )
+            vectors.append(normalize(stored.embeddings[absent]) if config.worker.normalize_embeddings else stored.embeddings[absent])
+        queries[i] = (np.concatenate(vectors).astype(np.float32), present)
+    return queries
+
+
+def _read_selected(run_dir: Path, key: str) -> EmbeddingTable:
+    path = run_dir / "data/selected_embeddings.csv"
+    if not path.is_file():
+        raise ConfigError(key, f"{run_dir} is not a completed run directory (no data/selected_embeddings.csv)")
+    table = read_embeddings(path)
+    if not len(table):
+        raise ConfigError(key, f"the run {run_dir} selected nothing, so there are no query samples")
+    return table
+
+
+def scores_frame(filenames: list[str], scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    frame = pd.DataFrame({"filenames": filenames})
+    for name, values in scores.items():
+        frame[name] = values
+    return frame
