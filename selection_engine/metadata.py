@@ -1,0 +1,97 @@
+"""Metadata Winnow computes for every image (SPEC §2.3), addressed as ``lightly.<name>``.
+
+All measures are taken on the grey image: PIL's "L" conversion (ITU-R 601-2 luma) as float64
+values in [0, 255], of the first frame, in stored pixel order (EXIF orientation is not applied).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .errors import InputError
+from .formats.metadata import MetadataField
+from .progress import Reporter
+from .sources import Source
+
+COMPUTED_FIELDS = ("lightly.sharpness", "lightly.snr", "lightly.sizeInBytes", "lightly.width", "lightly.height")
+
+_NUMERIC_TYPES = ("NUMERIC_INT", "NUMERIC_FLOAT")
+
+
+def _workers() -> int:
+    # Decoding is CPU bound (PIL releases the GIL), so one worker per core, like checks.find_corrupt.
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def sharpness(grey: np.ndarray) -> float:
+    """Variance (ddof=0) of the 4-neighbour Laplacian of ``grey``: float64 (H, W), values 0–255.
+
+    Kernel [[0, 1, 0], [1, -4, 1], [0, 1, 0]] over the valid region (H-2, W-2) only, so borders
+    are not invented; an image under 3 pixels in either direction has no valid region and gives 0.0.
+    Unit: grey levels squared. Higher means more fine detail (or noise).
+    """
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0
+    centre = grey[1:-1, 1:-1]
+    laplacian = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * centre
+    return float(laplacian.var())
+
+
+def snr(grey: np.ndarray) -> float:
+    """Mean over standard deviation (ddof=0) of ``grey``: float64 (H, W), values 0–255; unitless.
+
+    A constant image has std 0 and no meaningful ratio; it gets 0.0 rather than inf or nan so the
+    column stays finite for thresholds, histograms and the report.
+    """
+    std = float(grey.std())
+    return float(grey.mean()) / std if std > 0 else 0.0
+
+
+def measure_image(source: Source, name: str) -> tuple[float, float, int, int, int]:
+    """(sharpness, snr, size in bytes, width px, height px) of one image of the source."""
+    try:
+        size = source.size(name)
+        with source.open(name) as handle, Image.open(handle) as image:
+            width, height = image.size
+            grey = np.asarray(image.convert("L"), dtype=np.float64)
+    except InputError:
+        raise
+    except Exception as exc:  # PIL raises many types; corrupt files are normally removed before this
+        raise InputError(name, f"cannot be decoded to compute metadata: {exc or type(exc).__name__}") from None
+    return sharpness(grey), snr(grey), size, width, height
+
+
+def compute_image_metadata(source: Source, filenames: list[str], reporter: Reporter) -> pd.DataFrame:
+    """The computed metadata of every image: N = len(filenames) rows in the order given.
+
+    Columns: ``filenames`` (object), ``lightly.sharpness`` and ``lightly.snr`` (float64, see
+    :func:`sharpness` and :func:`snr`), ``lightly.sizeInBytes`` (int64, bytes on the source),
+    ``lightly.width`` and ``lightly.height`` (int64, pixels).
+    """
+    pool = ThreadPoolExecutor(_workers())
+    try:
+        results = pool.map(lambda name: measure_image(source, name), filenames)
+        rows = list(reporter.track(results, len(filenames), "Computing image metadata"))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # an undecodable file stops the rest at once
+    columns = list(zip(*rows)) if rows else [()] * len(COMPUTED_FIELDS)
+    frame = pd.DataFrame({"filenames": pd.Series(list(filenames), dtype=object)})
+    for name, values in zip(COMPUTED_FIELDS, columns):
+        dtype = np.float64 if name in ("lightly.sharpness", "lightly.snr") else np.int64
+        frame[name] = np.asarray(values, dtype=dtype)
+    return frame
+
+
+def metadata_kinds(fields: list[MetadataField]) -> dict[str, str]:
+    """``{column name: "numeric" | "categorical"}`` for the user's fields and the computed ones.
+
+    Strategies use it to refuse e.g. BALANCE on a numeric key or THRESHOLD on a categorical one.
+    """
+    kinds = {field.name: "numeric" if field.value_type in _NUMERIC_TYPES else "categorical" for field in fields}
+    kinds.update({name: "numeric" for name in COMPUTED_FIELDS})
+    return kinds
