@@ -21,9 +21,11 @@ from .selection import ClassCounts
 from .sources import Source
 
 
-def load_valid_predictions(config: RunConfig, source: Source, filenames: list[str], reporter: Reporter) -> LoadedPredictions:
+def load_valid_predictions(
+    config: RunConfig, source: Source, filenames: list[str], known_images: list[str], reporter: Reporter
+) -> LoadedPredictions:
     """Predictions of every task; bad files fail the run or are skipped (``invalid_predictions``)."""
-    loaded = load_predictions(source, filenames, reporter=reporter)
+    loaded = load_predictions(source, filenames, reporter=reporter, known_images=known_images)
     for task, schema in loaded.schemas.items():
         reporter.log(
             f"Task {task} ({schema.task_type}, {schema.n_categories} categories): "

@@ -50,6 +50,8 @@ class _Samples:
     """What the stages pass along: the surviving samples and why others left."""
 
     filenames: list[str]
+    #: every image of the datasource, also those outside this run (relevant_filenames_file)
+    all_images: list[str] = field(default_factory=list)
     removed: dict[str, str] = field(default_factory=dict)  # filename → reason
     corrupt: dict[str, str] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → kept
@@ -128,8 +130,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         if source is not None:
             from .formats.metadata import read_metadata
 
-            predictions = inputs.load_valid_predictions(config, source, samples.filenames, reporter)
-            metadata_fields, user_metadata = read_metadata(source, samples.filenames, reporter)
+            predictions = inputs.load_valid_predictions(config, source, samples.filenames, samples.all_images, reporter)
+            metadata_fields, user_metadata = read_metadata(source, samples.filenames, reporter, known_images=samples.all_images)
         inputs.check_score_names(config, predictions)
     files_seen = len(samples.filenames)
 
@@ -294,13 +296,14 @@ def _list_samples(config: RunConfig, source: Source | None, reporter: Reporter) 
                     f"{name!r} is not in input_dir {source.label} ({len(missing)} of {len(table)} rows name missing files)",
                 )
         samples = _Samples(filenames=list(table.filenames), table=table)
+        samples.all_images = source.list_images() if source is not None else list(table.filenames)
         where = str(path)
     else:
         reporter.log("Loading initial dataset...")
         names = source.list_images()
         for name, reason in source.rejected:
             reporter.log(f"Warning: skipped {name}: {reason}.")
-        samples = _Samples(filenames=names)
+        samples = _Samples(filenames=names, all_images=names)
         where = "input_dir"
     if worker.relevant_filenames_file:
         relevant = _read_relevant(config)

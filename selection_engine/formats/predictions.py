@@ -274,15 +274,21 @@ def prediction_path(task: str, image_name: str) -> str:
     return f"{PREDICTIONS_DIR}/{task}/{posixpath.splitext(image_name)[0]}.json"
 
 
-def load_predictions(source, filenames: list[str], tasks: list[str] | None = None, reporter=None) -> LoadedPredictions:
+def load_predictions(
+    source, filenames: list[str], tasks: list[str] | None = None, reporter=None, known_images: list[str] | None = None
+) -> LoadedPredictions:
     """Read and validate every task's prediction files for the images ``filenames``.
 
-    Task-level problems (tasks.json, a missing schema or unknown task_type) raise InputError.
-    File-level problems are collected, never silently dropped: the caller decides to fail or skip.
+    ``known_images`` (default: ``filenames``) are all images of the datasource: a prediction file
+    for one of them outside ``filenames`` (e.g. left out by relevant_filenames_file) is skipped,
+    a file for no image at all is a problem. Task-level problems (tasks.json, a missing schema or
+    unknown task_type) raise InputError. File-level problems are collected, never silently
+    dropped: the caller decides to fail or skip.
     """
     names = read_task_names(source) if tasks is None else tasks
+    wanted = set(filenames)
     by_stem: dict[str, list[str]] = {}
-    for name in filenames:
+    for name in known_images if known_images is not None else filenames:
         by_stem.setdefault(posixpath.splitext(name)[0], []).append(name)
     schemas, files, problems, n_files = {}, {}, [], {}
     for task in names:
@@ -291,7 +297,11 @@ def load_predictions(source, filenames: list[str], tasks: list[str] | None = Non
             raise InputError(f"{PREDICTIONS_DIR}/tasks.json", f"lists task {task!r} but {folder}/ does not exist")
         schema = read_schema(source, task)
         schemas[task] = schema
-        paths = [p for p in source.list_files(folder) if p.endswith(".json") and p != f"{folder}/schema.json"]
+        paths = [
+            p for p in source.list_files(folder)
+            if p.endswith(".json") and p != f"{folder}/schema.json"
+            and not _only_unwanted(by_stem.get(p[len(folder) + 1 : -len(".json")]), wanted)
+        ]
         n_files[task] = len(paths)
 
         def parse(path: str):
@@ -319,6 +329,11 @@ def load_predictions(source, filenames: list[str], tasks: list[str] | None = Non
                     parsed[image] = result
         files[task] = parsed
     return LoadedPredictions(schemas=schemas, files=files, problems=problems, n_files=n_files)
+
+
+def _only_unwanted(images: list[str] | None, wanted: set[str]) -> bool:
+    """True when the prediction file belongs to known images that are all outside this run."""
+    return bool(images) and not any(image in wanted for image in images)
 
 
 def _image_size(source, name: str) -> tuple[int, int]:
