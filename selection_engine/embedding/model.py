@@ -1,4 +1,4 @@
-"""The embedding network: a torchvision ResNet trunk, a 1×1 projection to ``num_ftrs``, pooling.
+"""The embedding network: a ResNet trunk, a 1×1 projection to ``num_ftrs``, pooling.
 
 Weights start random (no hub downloads are possible here); seeding makes them reproducible.
 """
@@ -6,19 +6,10 @@ Weights start random (no hub downloads are possible here); seeding makes them re
 from __future__ import annotations
 
 import torch
-import torchvision
 from torch import nn
 
 from ..config.documents import Model as ModelConfig
-from ..errors import ConfigError
-
-_RESNETS = {
-    "resnet-18": torchvision.models.resnet18,
-    "resnet-34": torchvision.models.resnet34,
-    "resnet-50": torchvision.models.resnet50,
-    "resnet-101": torchvision.models.resnet101,
-    "resnet-152": torchvision.models.resnet152,
-}
+from .backbones import build_trunk
 
 
 class EmbeddingModel(nn.Module):
@@ -35,11 +26,7 @@ class EmbeddingModel(nn.Module):
 
 
 def build_model(config: ModelConfig, seed: int = 0) -> EmbeddingModel:
-    """A randomly initialised (seeded) embedding model for ``config.name`` and ``num_ftrs``."""
-    if config.width != 1:
-        raise ConfigError("lightly.model.width", f"only width 1 is available for torchvision ResNets, got {config.width}")
+    """A randomly initialised (seeded) embedding model for ``config.name``, ``width`` and ``num_ftrs``."""
     torch.manual_seed(seed)
-    resnet = _RESNETS[config.name](weights=None)
-    channels = resnet.fc.in_features
-    trunk = nn.Sequential(*list(resnet.children())[:-2])  # drop avgpool and fc
+    trunk, channels = build_trunk(config.name, config.width)
     return EmbeddingModel(trunk, channels, config.num_ftrs)
