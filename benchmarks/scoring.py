@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+from selection_engine import synthetic
 from selection_engine.config.documents import ScorerConfig
-from selection_engine.formats.predictions import TaskPredictions, TaskSchema
+from selection_engine.formats.predictions import TaskPredictions, TaskSchema, load_predictions
 from selection_engine.scoring import SCORE_NAMES, compute_scores
+from selection_engine.sources import LocalSource
 
 N_CLASSES = 10
 
@@ -101,6 +105,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="classification images (one prediction each)")
     parser.add_argument("--boxes", type=int, default=1_000_000)
     parser.add_argument("--images", type=int, default=100_000, help="object-detection images")
+    parser.add_argument("--files", type=int, default=100_000, help="prediction files to load from disk")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     config = ScorerConfig()
@@ -120,6 +125,21 @@ def main() -> None:
         f"2) object detection: {args.boxes:,} boxes over {args.images:,} images ({n_empty} without boxes), 5 scores",
         fast, fast_s, base, base_s,
     )
+    loading(args.files)
+
+
+def loading(n_files: int) -> None:
+    """3) reading and validating ``n_files`` object-detection prediction files from disk."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        filenames = [f"images/{i // 1000:03d}/{i:06d}.jpg" for i in range(n_files)]
+        synthetic.write_predictions(root, filenames, {"cars": "object-detection"}, seed=0)
+        source = LocalSource(root)
+        loaded, seconds = _timed(load_predictions, source, filenames)
+        boxes = len(loaded.task("cars", filenames).category_index)
+    assert not loaded.problems, loaded.problems[:3]
+    print(f"3) loading {n_files:,} object-detection prediction files ({boxes:,} boxes), validated")
+    print(f"  load_predictions: {seconds:.2f} s = {n_files / seconds:,.0f} files per second")
 
 
 if __name__ == "__main__":

@@ -197,74 +197,94 @@ def read_task_names(source) -> list[str]:
     return data
 
 
-def _number_array(value, what: str, shape_hint: str) -> np.ndarray:
-    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise _Bad(f"{what} must be a list of numbers {shape_hint}, got {value!r:.80}")
-    array = np.asarray(value, dtype=np.float64)
-    if not np.isfinite(array).all():
-        raise _Bad(f"{what} must hold finite numbers")
-    return array
+def _numbers(value, i: int, field: str, shape_hint: str) -> list:
+    """``value`` if it is a list of numbers (bools are not numbers), else _Bad."""
+    if not isinstance(value, list) or not all(type(v) in (int, float) for v in value):
+        raise _Bad(f"predictions[{i}].{field} must be a list of numbers {shape_hint}, got {value!r:.80}")
+    return value
+
+
+def _first_bad_row(rows: np.ndarray, bad: np.ndarray) -> int | None:
+    hits = np.flatnonzero(bad)
+    return int(rows[hits[0]]) if hits.size else None
 
 
 def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parsed:
+    """Check one file's singletons and return them as arrays.
+
+    Per singleton only cheap type and length checks run in Python; value checks (finite, ranges,
+    sums) run once per file on the stacked arrays: this loop runs for every file of a dataset.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("predictions"), list):
         raise _Bad("expected an object {\"file_name\": ..., \"predictions\": [...]}")
     if data.get("file_name") != image_name:
         raise _Bad(f"file_name is {data.get('file_name')!r}, expected {image_name!r}")
+    task_type = schema.task_type
     c = schema.n_categories
     position = {cid: i for i, cid in enumerate(schema.category_ids)}
-    categories, scores, probabilities, boxes, keypoints = [], [], [], [], []
+    needs_score = task_type in ("object-detection", "semantic-segmentation")
+    categories, scores, prob_rows, probs, boxes, keypoints = [], [], [], [], [], []
     for i, item in enumerate(data["predictions"]):
-        where = f"predictions[{i}]"
         if not isinstance(item, dict):
-            raise _Bad(f"{where} must be an object")
+            raise _Bad(f"predictions[{i}] must be an object")
         category = item.get("category_id")
-        if isinstance(category, bool) or category not in position:
-            raise _Bad(f"{where}: category_id {category!r} is not in the schema (ids: {schema.category_ids})")
+        if type(category) is not int or category not in position:
+            raise _Bad(f"predictions[{i}]: category_id {category!r} is not in the schema (ids: {schema.category_ids})")
         categories.append(position[category])
         if "probabilities" in item:
-            p = _number_array(item["probabilities"], f"{where}.probabilities", f"of length {c}")
+            p = _numbers(item["probabilities"], i, "probabilities", "of the schema's length")
             if len(p) != c:
-                raise _Bad(f"{where}.probabilities has {len(p)} entries, the schema has {c} categories")
-            if (p < 0).any() or abs(p.sum() - 1) > PROBABILITY_TOLERANCE:
-                raise _Bad(f"{where}.probabilities must be >= 0 and sum to 1 (sum is {p.sum():.6g})")
-            probabilities.append(p)
-        else:
-            probabilities.append(np.full(c, np.nan))
+                raise _Bad(f"predictions[{i}].probabilities has {len(p)} entries, the schema has {c} categories")
+            prob_rows.append(i)
+            probs.append(p)
         score = item.get("score")
-        needs_score = schema.task_type in ("object-detection", "semantic-segmentation")
-        if score is None and needs_score:
-            raise _Bad(f"{where}: score is required for {schema.task_type}")
-        if score is not None:
-            if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-                raise _Bad(f"{where}: score must be a number in [0, 1], got {score!r}")
-        scores.append(np.nan if score is None else float(score))
-        if schema.task_type == "object-detection":
-            box = _number_array(item.get("bbox"), f"{where}.bbox", "[x, y, w, h]")
-            if box.shape != (4,) or box[2] < 0 or box[3] < 0:
-                raise _Bad(f"{where}.bbox must be [x, y, w, h] with w, h >= 0, got {item.get('bbox')!r}")
+        if score is None:
+            if needs_score:
+                raise _Bad(f"predictions[{i}]: score is required for {task_type}")
+            scores.append(np.nan)
+        elif type(score) not in (int, float) or not 0 <= score <= 1:
+            raise _Bad(f"predictions[{i}]: score must be a number in [0, 1], got {score!r}")
+        else:
+            scores.append(score)
+        if task_type == "object-detection":
+            box = _numbers(item.get("bbox"), i, "bbox", "[x, y, w, h]")
+            if len(box) != 4 or box[2] < 0 or box[3] < 0:
+                raise _Bad(f"predictions[{i}].bbox must be [x, y, w, h] with w, h >= 0, got {item.get('bbox')!r}")
             boxes.append(box)
-        elif schema.task_type == "semantic-segmentation":
+        elif task_type == "semantic-segmentation":
             counts = item.get("segmentation")
-            if not isinstance(counts, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts):
-                raise _Bad(f"{where}.segmentation must be a list of non-negative run lengths")
+            if not isinstance(counts, list) or not all(type(v) is int and v >= 0 for v in counts):
+                raise _Bad(f"predictions[{i}].segmentation must be a list of non-negative run lengths")
             width, height = image_size()
             if sum(counts) != width * height:
-                raise _Bad(f"{where}.segmentation run lengths sum to {sum(counts)}, the image has {width}x{height} = {width * height} pixels")
-        elif schema.task_type == "keypoint-detection":
-            points = _number_array(item.get("keypoints"), f"{where}.keypoints", "[x1, y1, c1, ...]")
+                raise _Bad(f"predictions[{i}].segmentation run lengths sum to {sum(counts)}, the image has {width}x{height} = {width * height} pixels")
+        elif task_type == "keypoint-detection":
+            points = _numbers(item.get("keypoints"), i, "keypoints", "[x1, y1, c1, ...]")
             if len(points) == 0 or len(points) % 3:
-                raise _Bad(f"{where}.keypoints must hold triples [x, y, confidence], got {len(points)} numbers")
-            points = points.reshape(-1, 3)
-            if ((points[:, 2] < 0) | (points[:, 2] > 1)).any():
-                raise _Bad(f"{where}.keypoints confidences must lie in [0, 1]")
+                raise _Bad(f"predictions[{i}].keypoints must hold triples [x, y, confidence], got {len(points)} numbers")
+            points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+            if not np.isfinite(points).all() or ((points[:, 2] < 0) | (points[:, 2] > 1)).any():
+                raise _Bad(f"predictions[{i}].keypoints must be finite with confidences in [0, 1]")
             keypoints.append(points)
     n = len(categories)
+    probabilities = np.full((n, c), np.nan)
+    if probs:
+        given = np.asarray(probs, dtype=np.float64)
+        sums = given.sum(axis=1)
+        bad = ~np.isfinite(given).all(axis=1) | (given < 0).any(axis=1) | (np.abs(sums - 1) > PROBABILITY_TOLERANCE)
+        row = _first_bad_row(np.asarray(prob_rows), bad)
+        if row is not None:
+            raise _Bad(f"predictions[{row}].probabilities must be finite, >= 0 and sum to 1 (sum is {sums[prob_rows.index(row)]:.6g})")
+        probabilities[prob_rows] = given
+    bbox = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    row = _first_bad_row(np.arange(len(bbox)), ~np.isfinite(bbox).all(axis=1))
+    if row is not None:
+        raise _Bad(f"predictions[{row}].bbox must hold finite numbers")
     return _Parsed(
         category_index=np.asarray(categories, dtype=np.int64),
         score=np.asarray(scores, dtype=np.float64),
-        probabilities=np.asarray(probabilities, dtype=np.float64).reshape(n, c),
-        bbox=np.asarray(boxes, dtype=np.float64).reshape(-1, 4) if boxes else np.zeros((0, 4)),
+        probabilities=probabilities,
+        bbox=bbox,
         keypoints=keypoints,
     )
 
@@ -293,12 +313,13 @@ def load_predictions(
     schemas, files, problems, n_files = {}, {}, [], {}
     for task in names:
         folder = f"{PREDICTIONS_DIR}/{task}"
-        if not source.list_files(folder):
+        listed = source.list_files(folder)
+        if not listed:
             raise InputError(f"{PREDICTIONS_DIR}/tasks.json", f"lists task {task!r} but {folder}/ does not exist")
         schema = read_schema(source, task)
         schemas[task] = schema
         paths = [
-            p for p in source.list_files(folder)
+            p for p in listed
             if p.endswith(".json") and p != f"{folder}/schema.json"
             and not _only_unwanted(by_stem.get(p[len(folder) + 1 : -len(".json")]), wanted)
         ]
@@ -318,8 +339,9 @@ def load_predictions(
                 return None, None, PredictionProblem(path, task, str(exc))
 
         parsed: dict[str, _Parsed] = {}
-        with ThreadPoolExecutor(4) as pool:
-            results = pool.map(parse, paths)
+        # Parsing JSON holds the GIL: threads only pay off where reading waits on a network.
+        with ThreadPoolExecutor(source.io_threads) as pool:
+            results = pool.map(parse, paths) if source.io_threads > 1 else map(parse, paths)
             if reporter is not None:
                 results = reporter.track(results, len(paths), f"Loading predictions of {task}")
             for image, result, problem in results:

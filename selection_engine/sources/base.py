@@ -44,6 +44,8 @@ class Source(ABC):
 
     #: Paths skipped while listing, with the reason (e.g. a symlink leaving the root).
     rejected: list[tuple[str, str]]
+    #: Threads worth using for many small reads: 1 for a local disk, more for a network store.
+    io_threads: int = 1
 
     @property
     @abstractmethod

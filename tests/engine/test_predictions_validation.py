@@ -61,7 +61,7 @@ CLS = "weather"
         (CLS, {"file_name": "cats/00000.png", "predictions": [{"category_id": 0, "probabilities": [0.5, 0.5]}]},
          "probabilities has 2 entries, the schema has 3 categories"),
         (CLS, {"file_name": "cats/00000.png", "predictions": [{"category_id": 0, "probabilities": [0.5, 0.4, 0.2]}]},
-         "must be >= 0 and sum to 1 (sum is 1.1)"),
+         "must be finite, >= 0 and sum to 1 (sum is 1.1)"),
         ("cars", {"file_name": "cats/00000.png", "predictions": [{"category_id": 0, "bbox": [1, 2, 3], "score": 0.5}]},
          "bbox must be [x, y, w, h]"),
         ("cars", {"file_name": "cats/00000.png", "predictions": [{"category_id": 0, "bbox": [1, 2, 3, 4]}]},
