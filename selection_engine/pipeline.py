@@ -119,10 +119,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     for key in ("pretagging", "pretagging_debug", "upload_dataset"):
         if getattr(worker, key):
             reporter.log(f"Warning: {key}=True is not supported by Winnow (it runs offline); ignoring it.")
-    if worker.enable_training or worker.checkpoint:
-        key = "enable_training" if worker.enable_training else "checkpoint"
-        raise ConfigError(key, "self-supervised training and checkpoints are not available in this version yet")
-
+    if worker.enable_training and source is None:
+        raise ConfigError("input_dir", "is required for enable_training: the images are read from there")
     reporter.set_stage("load")
     predictions = user_metadata = None
     with timer.stage("load"):
@@ -155,9 +153,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     if not samples.filenames:
         raise InputError(config.input_dir or worker.embeddings, "no usable images are left to select from")
 
-    reporter.set_stage("embeddings")
-    with timer.stage("embeddings"):
-        device, efficiency = _embed(config, source, samples, reporter)
+    embedded = _embed(config, source, samples, run_dir, reporter, timer)
+    device, efficiency = embedded.device, embedded.compute_efficiency
     write_embeddings(run_dir / "data/embeddings.csv", samples.table)
     reporter.log(f"Unique embeddings are stored in {run_dir / 'data/embeddings.csv'}")
 
@@ -240,6 +237,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             "embedding_dimension": int(table.embeddings.shape[1]),
             "device": device,
             "compute_efficiency": efficiency,
+            "training": {"losses": embedded.losses, "checkpoint": embedded.checkpoint} if embedded.losses else None,
             "host": platform.node(),
         },
         "selection": {
@@ -335,33 +333,68 @@ def _duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
     return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
 
 
-def _embed(config: RunConfig, source: Source | None, samples: _Samples, reporter: Reporter) -> tuple[str, float | None]:
-    if samples.table is not None:
-        return "none (embeddings file)", None
-    from .embedding import build_model, embed_images
-    from .embedding.inference import device_for
+@dataclass
+class _Embedded:
+    device: str
+    compute_efficiency: float | None = None
+    losses: list[float] = field(default_factory=list)
+    checkpoint: str | None = None
 
-    lightly = config.lightly
+
+def _embed(config: RunConfig, source: Source | None, samples: _Samples, run_dir: RunDirectory, reporter: Reporter, timer: _Timer) -> _Embedded:
+    """Train if asked, then embed every sample (unless an embeddings file gave them)."""
+    worker, lightly = config.worker, config.lightly
+    if not worker.enable_training and samples.table is not None:
+        if worker.checkpoint:
+            reporter.log("Warning: checkpoint is ignored because embeddings are given by the embeddings file.")
+        return _Embedded(device="none (embeddings file)")
+    from .embedding import build_model, embed_images
+    from .embedding.checkpoints import load_checkpoint, save_checkpoint
+    from .embedding.inference import device_for
+    from .embedding.training import train_simclr
+
     device = device_for(lightly.trainer.gpus)
-    model = build_model(lightly.model, seed=config.worker.seed)
-    reporter.log(f"Embedding images with {lightly.model.name} (random weights, seed {config.worker.seed}) on {device}.")
-    embeddings, efficiency = embed_images(
-        model,
-        source,
-        samples.filenames,
-        input_size=lightly.collate.input_size,
-        batch_size=lightly.loader.batch_size,
-        num_workers=lightly.loader.num_workers,
-        device=device,
-        reporter=reporter,
-    )
+    head = None
+    if worker.checkpoint:
+        path = resolve_in(config.shared_dir, worker.checkpoint, "checkpoint")
+        model, head = load_checkpoint(path, lightly, seed=worker.seed)
+        reporter.log(f"Loaded checkpoint {path}.")
+    else:
+        model = build_model(lightly.model, seed=worker.seed)
+    outcome = _Embedded(device=str(device))
+    if worker.enable_training:
+        reporter.set_stage("training")
+        with timer.stage("training"):
+            trained = train_simclr(model, source, samples.filenames, lightly, device, reporter, worker.seed, head)
+        outcome.losses = trained.losses
+        target = run_dir / "checkpoints/last.ckpt"
+        save_checkpoint(target, model, lightly, trained.head, trained.losses)
+        outcome.checkpoint = str(target)
+        reporter.log(f"Checkpoint saved to {target} (reuse it with checkpoint={target}).")
+    if samples.table is not None:
+        return outcome  # trained for a later run; the embeddings file still gives this run's embeddings
+    reporter.set_stage("embeddings")
+    with timer.stage("embeddings"):
+        weights = "trained weights" if worker.enable_training or worker.checkpoint else f"random weights, seed {worker.seed}"
+        reporter.log(f"Embedding images with {lightly.model.name} ({weights}) on {device}.")
+        embeddings, efficiency = embed_images(
+            model,
+            source,
+            samples.filenames,
+            input_size=lightly.collate.input_size,
+            batch_size=lightly.loader.batch_size,
+            num_workers=lightly.loader.num_workers,
+            device=device,
+            reporter=reporter,
+        )
     samples.table = EmbeddingTable(
         filenames=list(samples.filenames),
         embeddings=embeddings,
         labels=np.zeros(len(samples.filenames), dtype=np.int64),
     )
     reporter.log(f"Compute efficiency: {efficiency:.2f}")
-    return str(device), round(efficiency, 3)
+    outcome.compute_efficiency = round(efficiency, 3)
+    return outcome
 
 
 def _not_candidate_reasons(table, pool, pool_candidates, objectives) -> dict[str, str]:
