@@ -20,6 +20,8 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/selection.py
+	$(BIN)/python benchmarks/scoring.py
+	$(BIN)/python benchmarks/embedding.py
 
 lint: install
 	$(BIN)/python -m compileall -q selection_engine tests benchmarks

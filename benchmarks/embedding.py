@@ -1,0 +1,147 @@
+"""Embedding and training throughput: Winnow's input pipeline vs the model's ceiling and a baseline.
+
+    .venv/bin/python benchmarks/embedding.py [--images 2000] [--size 256] [--input-size 64]
+
+Generates JPEG images (``--size`` px, smooth shapes, quality 90) in a temporary folder, then in
+one process measures images per second of:
+
+1. the model alone on pre-made tensors (the ceiling: no decoding at all),
+2. Winnow's pipeline (``selection_engine.embedding.embed_images``: decode at reduced JPEG scale,
+   resize in uint8, background workers, channels-last, inference mode),
+3. a plain baseline: torchvision ``ImageFolder`` + PIL ``Resize``/``ToTensor``/``Normalize`` +
+   ``DataLoader`` with the same workers and batch size, model in ``no_grad``;
+
+and for one training epoch, Winnow's ``train_simclr`` against the model's forward + backward
+ceiling on pre-made views (two views per image, projection head and NT-Xent included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image, ImageDraw
+from torch.utils.data import DataLoader
+from torchvision import transforms as T
+
+from selection_engine.config import resolve
+from selection_engine.embedding import build_model, embed_images
+from selection_engine.embedding.heads import ProjectionHead
+from selection_engine.embedding.inference import INFERENCE_BATCH, resolve_workers
+from selection_engine.embedding.loss import NTXentLoss
+from selection_engine.embedding.training import train_simclr
+from selection_engine.progress import Reporter
+from selection_engine.sources import LocalSource
+
+
+def write_jpegs(root: Path, n: int, size: int) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        base = Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
+        draw = ImageDraw.Draw(base)
+        for _ in range(5):
+            x, y = rng.integers(0, size - 60, 2)
+            w, h = rng.integers(10, 60, 2)
+            draw.ellipse([x, y, x + w, y + h], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+        path = root / f"class{i % 10}" / f"{i:05d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        base.save(path, quality=90)
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:8.1f} images/s"
+
+
+def model_ceiling(model, batch: int, input_size: int, seconds: float = 8.0) -> float:
+    model = model.to(memory_format=torch.channels_last).eval()
+    x = torch.randn(batch, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        for _ in range(3):
+            model(x)
+        began, done = time.perf_counter(), 0
+        while time.perf_counter() - began < seconds:
+            model(x)
+            done += batch
+    return done / (time.perf_counter() - began)
+
+
+def baseline(model, root: Path, batch: int, input_size: int, workers: int) -> float:
+    transform = T.Compose([T.Resize((input_size, input_size)), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    loader = DataLoader(torchvision.datasets.ImageFolder(str(root), transform), batch_size=batch, num_workers=workers)
+    model = model.to(memory_format=torch.contiguous_format).eval()
+    began = time.perf_counter()
+    with torch.no_grad():
+        n = sum(len(model(images)) for images, _ in loader)
+    return n / (time.perf_counter() - began)
+
+
+def training_ceiling(model, config, steps: int = 6) -> float:
+    """Forward + backward images/s of model + head + loss on pre-made views (one step = batch images)."""
+    batch, size = config.loader.batch_size, config.collate.input_size
+    head = ProjectionHead(config.model.num_ftrs, config.model.out_dim)
+    criterion = NTXentLoss(config.criterion.temperature)
+    optimizer = torch.optim.SGD(list(model.parameters()) + list(head.parameters()), lr=0.01, momentum=0.9)
+    model.train()
+    head.train()
+    views = [torch.randn(batch, 3, size, size) for _ in range(2)]
+    for step in range(steps + 2):
+        if step == 2:
+            began = time.perf_counter()
+        loss = criterion(head(model(views[0])), head(model(views[1])))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return steps * batch / (time.perf_counter() - began)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--input-size", type=int, default=64)
+    parser.add_argument("--train-images", type=int, default=512, help="images in the timed training epoch")
+    args = parser.parse_args()
+    config = resolve(overrides=["stopping_condition.n_samples=1", f"lightly.collate.input_size={args.input_size}"]).lightly
+    workers = resolve_workers(config.loader.num_workers)
+    quiet = Reporter(show_bars=False, stream=io.StringIO())
+    print(f"{args.images} JPEG images of {args.size} px, input size {args.input_size}, {config.model.name}, "
+          f"{torch.get_num_threads()} torch threads, {workers} loader workers, inference batch {INFERENCE_BATCH}")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        write_jpegs(root, args.images, args.size)
+        source = LocalSource(root)
+        names = source.list_images()
+        model = build_model(config.model)
+
+        ceiling = model_ceiling(model, INFERENCE_BATCH, args.input_size)
+        began = time.perf_counter()
+        _, efficiency = embed_images(model, source, names, args.input_size, config.loader.batch_size, config.loader.num_workers, torch.device("cpu"), quiet)
+        ours = len(names) / (time.perf_counter() - began)
+        base = baseline(model, root, INFERENCE_BATCH, args.input_size, workers)
+        print("embedding")
+        print(f"  model alone (ceiling):  {ceiling:8.1f} images/s")
+        print(f"  winnow pipeline:        {ours:8.1f} images/s  (compute efficiency shown in its bar: {efficiency:.2f})")
+        print(f"  ImageFolder baseline:   {base:8.1f} images/s")
+        print(f"  pipeline / ceiling: {ours / ceiling:.2f} (target >= 0.9); pipeline / baseline: {ours / base:.2f}x (target > 1)")
+
+        train_config = resolve(overrides=["stopping_condition.n_samples=1", f"lightly.collate.input_size={args.input_size}",
+                                          "lightly.trainer.max_epochs=1"]).lightly
+        subset = names[: args.train_images]
+        began = time.perf_counter()
+        train_simclr(build_model(train_config.model), source, subset, train_config, torch.device("cpu"), quiet)
+        trained = len(subset) // train_config.loader.batch_size * train_config.loader.batch_size / (time.perf_counter() - began)
+        train_ceiling = training_ceiling(build_model(train_config.model), train_config)
+        print(f"training (one epoch of {len(subset)} images, batch {train_config.loader.batch_size}, two views each)")
+        print(f"  forward+backward ceiling: {train_ceiling:8.1f} images/s")
+        print(f"  winnow train_simclr:      {trained:8.1f} images/s")
+        print(f"  training / ceiling: {trained / train_ceiling:.2f}")
+
+
+if __name__ == "__main__":
+    main()
