@@ -23,6 +23,7 @@ from .datapool import Datapool, load_datapool
 from .errors import ConfigError, InputError, WinnowError
 from .formats.embeddings import EmbeddingTable, normalize, read_embeddings, write_embeddings
 from .progress import ProgressCallback, Reporter
+from .report import ReportInputs, report_facts, write_figures_and_pdf
 from .rundir import RunDirectory
 from .fileio import atomic_write
 from .selection import SelectionData, build_objectives, select, target_count
@@ -217,9 +218,25 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             pool.save()
             reporter.log(f"Datapool {pool.name} now holds {len(pool.selected)} selected of {len(pool.seen)} seen samples.")
 
+    reporter.set_stage("report")
+    report_inputs = ReportInputs(
+        filenames=table.filenames,
+        embeddings=table.embeddings,
+        selected=result.indices,
+        nearest=result.nearest,
+        nearest_distance=result.nearest_distance,
+        scores=data.scores,
+        class_counts=data.class_counts,
+        losses=embedded.losses,
+        n_example_images=worker.n_example_images,
+        seed=worker.seed,
+    )
+    with timer.stage("report"):
+        statistics, raw_distances = report_facts(report_inputs)
     finished = datetime.now()
     report = {
         "status": "completed",
+        "run_directory": str(run_dir.path),
         "job": {
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": finished.isoformat(timespec="seconds"),
@@ -246,7 +263,14 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             "datapool": pool.name if pool is not None else None,
         },
         "config": config.to_dict(),
+        "statistics": statistics,
     }
+    reporter.log(f"Writing report to {run_dir / 'report.pdf'}.")
+    try:
+        report["plots"] = write_figures_and_pdf(run_dir, report, report_inputs, raw_distances, source, reporter)
+    except Exception as exc:  # the selection is done; a broken report must not lose it
+        reporter.log(f"Warning: report.pdf could not be written: {type(exc).__name__}: {exc}")
+        report["plots"] = []
     run_dir.write_json("report.json", report)
     reporter.log(f"Report written to {run_dir / 'report.json'}")
     reporter.log("Done!")

@@ -1,0 +1,110 @@
+"""The run report: ``report.json`` (facts), ``plots/*.png`` (figures) and ``report.pdf``.
+
+:func:`report_facts` computes the numbers; :func:`write_figures_and_pdf` draws and typesets them.
+A figure that fails is left out and named in the log: the report never fails the run.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..fileio import atomic_write
+from ..progress import Reporter
+from ..rundir import RunDirectory
+from . import figures
+from .facts import class_facts, distance_facts, score_facts
+from .pdf import write_pdf
+
+
+@dataclass
+class ReportInputs:
+    """What the report reads, aligned to the N samples that reached selection."""
+
+    filenames: list[str]
+    embeddings: np.ndarray  # float32 (N, D), as used for selection
+    selected: np.ndarray  # int64 (k,)
+    nearest: np.ndarray  # int64 (N,) nearest selected sample
+    nearest_distance: np.ndarray  # float64 (N,)
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    class_counts: dict = field(default_factory=dict)
+    losses: list[float] = field(default_factory=list)
+    n_example_images: int = 6
+    seed: int = 0
+
+
+def report_facts(inputs: ReportInputs) -> tuple[dict, dict[str, np.ndarray]]:
+    """(the statistics sections of report.json, raw distances for the histograms)."""
+    distances, raw = distance_facts(inputs.embeddings, inputs.selected, inputs.seed)
+    facts = {
+        "distances": distances,
+        "scores": score_facts(inputs.scores, inputs.selected),
+        "classes": class_facts(inputs.class_counts, inputs.selected),
+    }
+    return facts, raw
+
+
+def write_figures_and_pdf(run_dir: RunDirectory, report: dict, inputs: ReportInputs, raw: dict, source, reporter: Reporter) -> list[str]:
+    """Save every figure to plots/ and typeset report.pdf; returns the plot files written."""
+    drawn: list[tuple[str, str, object, str]] = []  # (section, caption, figure, plot file)
+
+    def attempt(name: str, section: str, caption: str, draw):
+        try:
+            figure = draw()
+        except Exception as exc:  # a broken figure must not cost the user the rest of the report
+            reporter.log(f"Warning: figure {name} left out of the report: {type(exc).__name__}: {exc}")
+            return
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        with atomic_write(run_dir / f"plots/{name}.png", "wb") as handle:
+            handle.write(buffer.getvalue())
+        drawn.append((section, caption, figure, f"plots/{name}.png"))
+
+    distances = report["statistics"]["distances"]
+    attempt(
+        "nearest_neighbour_distances", "Distances",
+        f"Nearest-neighbour distance: median {distances['before']['median']} over all samples, "
+        f"{distances['after']['median']} within the selection"
+        + (" (distances of a random sample of query points)" if distances["sampled"] else "") + ".",
+        lambda: figures.draw_distance_histogram(raw["before"], raw["after"]),
+    )
+    coords_method: dict = {}
+
+    def draw_map():
+        coords, method = figures.embedding_map(inputs.embeddings, inputs.seed)
+        coords_method["method"] = method
+        return figures.draw_embedding_map(coords, inputs.selected, method, inputs.seed)
+
+    attempt("embedding_map", "Embedding map", "The embeddings projected to 2-D; selected samples in orange.", draw_map)
+    for name, stats in report["statistics"]["scores"].items():
+        attempt(
+            "scores_" + name.replace("/", "__"), "Scores",
+            f"{name}: mean {stats['all']['mean']} over all samples, {stats['selected']['mean']} over the selection.",
+            lambda name=name: figures.draw_score_histogram(name, inputs.scores[name], inputs.selected),
+        )
+    for task, stats in report["statistics"]["classes"].items():
+        attempt(
+            f"class_balance_{task}", "Class balance",
+            f"Share of {task} objects per class, all samples vs the selection.",
+            lambda stats=stats, task=task: figures.draw_class_balance(task, stats["classes"], stats["share_before"], stats["share_after"]),
+        )
+    if inputs.losses:
+        attempt(
+            "training_loss", "Training",
+            f"NT-Xent loss per epoch: {inputs.losses[0]:.4f} in the first, {inputs.losses[-1]:.4f} in the last.",
+            lambda: figures.draw_training_loss(inputs.losses),
+        )
+    if inputs.n_example_images and source is not None:
+        examples = figures.pick_examples(
+            inputs.filenames, inputs.selected, inputs.nearest, inputs.nearest_distance, inputs.n_example_images
+        )
+        if examples:
+            attempt(
+                "examples", "Examples",
+                "Retained samples (left) beside the closest samples that were not selected, with their distances.",
+                lambda: figures.draw_examples(source, examples),
+            )
+    write_pdf(run_dir / "report.pdf", report, drawn)
+    return [path for *_, path in drawn]
