@@ -22,6 +22,7 @@ bench: install
 	$(BIN)/python benchmarks/selection.py
 	$(BIN)/python benchmarks/scoring.py
 	$(BIN)/python benchmarks/embedding.py
+	$(BIN)/python benchmarks/report.py
 
 lint: install
 	$(BIN)/python -m compileall -q selection_engine tests benchmarks
