@@ -4,7 +4,66 @@ A source lists image files by their identity (path relative to the root, with ``
 them; nothing outside its root can be read through it.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
 from .base import IMAGE_EXTENSIONS, Source, is_image, safe_relpath
 from .local import LocalSource
+from .s3 import S3Source
 
-__all__ = ["IMAGE_EXTENSIONS", "LocalSource", "Source", "is_image", "safe_relpath"]
+__all__ = ["IMAGE_EXTENSIONS", "LocalSource", "S3Source", "Source", "is_image", "safe_relpath", "source_from_spec"]
+
+#: Keys of a datasource spec per type; the first ones listed are required.
+_SPEC_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "local": (("path",), ()),
+    "s3": (("bucket",), ("prefix", "endpoint_url", "region", "access_key_id", "secret_access_key")),
+}
+
+
+def source_from_spec(spec: dict[str, Any]) -> Source:
+    """A source from its description, as the web app and the API store it.
+
+    ``{"type": "local", "path": ...}`` gives a :class:`LocalSource`; ``{"type": "s3", "bucket":
+    ..., "prefix": ..., "endpoint_url": ..., "region": ..., "access_key_id": ...,
+    "secret_access_key": ...}`` an :class:`S3Source` (all but ``bucket`` optional; empty or null
+    means unset). A missing, unknown or mistyped key is a :class:`ConfigError` naming it
+    (``datasource.<key>``); an unreachable datasource is an ``InputError`` from the source.
+    """
+    from ..config.typed import suggest
+
+    if not isinstance(spec, dict):
+        raise ConfigError("datasource", f"expected an object with a 'type' key, got {type(spec).__name__}")
+    kind = spec.get("type")
+    if kind is None:
+        raise ConfigError("datasource.type", f"is required: one of {', '.join(_SPEC_KEYS)}")
+    if kind not in _SPEC_KEYS:
+        raise ConfigError("datasource.type", f"unknown type {kind!r}; expected one of {', '.join(_SPEC_KEYS)}")
+    required, optional = _SPEC_KEYS[kind]
+    valid = ["type", *required, *optional]
+    for key in spec:
+        if key not in valid:
+            hint = suggest(str(key), valid)
+            raise ConfigError(f"datasource.{key}", f"unknown key for a {kind} datasource{hint}")
+    values: dict[str, str | None] = {}
+    for key in (*required, *optional):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"datasource.{key}", f"expected a string, got {type(value).__name__}")
+        if key in required and not (value or "").strip():
+            raise ConfigError(f"datasource.{key}", f"is required for a {kind} datasource")
+        values[key] = value or None
+    if kind == "local":
+        return LocalSource(values["path"])
+    if bool(values["access_key_id"]) != bool(values["secret_access_key"]):
+        missing = "secret_access_key" if values["access_key_id"] else "access_key_id"
+        raise ConfigError(f"datasource.{missing}", "give both access_key_id and secret_access_key, or neither")
+    return S3Source(
+        values["bucket"],
+        prefix=values["prefix"] or "",
+        endpoint_url=values["endpoint_url"],
+        region=values["region"],
+        access_key_id=values["access_key_id"],
+        secret_access_key=values["secret_access_key"],
+    )
