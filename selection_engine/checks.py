@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
+from .errors import InputError
 from .progress import Reporter
 from .sources import Source
 
@@ -25,6 +26,8 @@ def decode_problem(source: Source, name: str) -> str | None:
             image.load()  # decodes every byte: truncated data raises here, not at open
             if image.width == 0 or image.height == 0:
                 return "image has no pixels"
+    except InputError:
+        raise  # the source could not be read (network, permissions): not the image's fault
     except Image.DecompressionBombError as exc:
         return f"image too large: {exc}"
     except Exception as exc:  # PIL raises many types for broken files; the reason is what matters

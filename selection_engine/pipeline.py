@@ -8,9 +8,7 @@ lines; a failure leaves ``FAILED.txt`` with the reason in the run directory and 
 from __future__ import annotations
 
 import platform
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,13 +19,14 @@ from . import checks, inputs, outputs
 from .config import RunConfig
 from .datapool import Datapool, load_datapool
 from .errors import ConfigError, InputError, WinnowError
-from .formats.embeddings import EmbeddingTable, normalize, read_embeddings, write_embeddings
-from .progress import ProgressCallback, Reporter
+from .formats.embeddings import EmbeddingTable, normalize, write_embeddings
+from .progress import ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_figures_and_pdf
 from .rundir import RunDirectory
 from .fileio import atomic_write
 from .selection import SelectionData, build_objectives, select, target_count
-from .sources import LocalSource, Source, safe_relpath
+from .samples import drop, duplicate_rows, list_samples
+from .sources import LocalSource, S3Source, Source
 
 
 WEIGHING = (
@@ -46,40 +45,13 @@ class RunResult:
     report: dict
 
 
-@dataclass
-class _Samples:
-    """What the stages pass along: the surviving samples and why others left."""
-
-    filenames: list[str]
-    #: every image of the datasource, also those outside this run (relevant_filenames_file)
-    all_images: list[str] = field(default_factory=list)
-    removed: dict[str, str] = field(default_factory=dict)  # filename → reason
-    corrupt: dict[str, str] = field(default_factory=dict)
-    duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → kept
-    table: EmbeddingTable | None = None
-
-
-class _Timer:
-    def __init__(self):
-        self.stages: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str):
-        began = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - began, 3)
-
-
-def resolve_in(base: str, value: str, key: str) -> Path:
-    """A user path from the config: absolute as given, relative to ``base`` (shared_dir) otherwise."""
-    path = Path(value)
-    if path.is_absolute():
-        return path
-    if not base:
-        return Path.cwd() / path
-    return Path(base) / safe_relpath(value, key)
+def source_for_input_dir(input_dir: str) -> Source:
+    """``s3://bucket/prefix`` reads a bucket (credentials and ``AWS_ENDPOINT_URL`` from the
+    environment, as boto3 finds them); anything else is a local folder."""
+    if input_dir.startswith("s3://"):
+        bucket, _, prefix = input_dir[len("s3://"):].partition("/")
+        return S3Source(bucket, prefix)
+    return LocalSource(input_dir)
 
 
 def run(
@@ -94,7 +66,7 @@ def run(
     if not config.output_dir:
         raise ConfigError("output_dir", "is required: the folder where run directories are created")
     if source is None and config.input_dir:
-        source = LocalSource(config.input_dir)
+        source = source_for_input_dir(config.input_dir)
     if source is None and not config.worker.embeddings:
         raise ConfigError("input_dir", "is required unless embeddings=FILE gives the samples")
     run_dir = RunDirectory.create(config.output_dir, config.worker.run_directory)
@@ -114,7 +86,7 @@ def run(
 
 def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, reporter: Reporter) -> RunResult:
     worker = config.worker
-    timer = _Timer()
+    timer = StageTimer()
     started = datetime.now()
     run_dir.write_json("config/config.json", config.to_dict())
     for key in ("pretagging", "pretagging_debug", "upload_dataset"):
@@ -125,7 +97,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     reporter.set_stage("load")
     predictions = user_metadata = None
     with timer.stage("load"):
-        samples = _list_samples(config, source, reporter)
+        samples = list_samples(config, source, reporter)
         if source is not None:
             from .formats.metadata import read_metadata
 
@@ -139,7 +111,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         with timer.stage("corruptness"):
             samples.corrupt = checks.find_corrupt(source, samples.filenames, reporter)
         reporter.log(f"Found {len(samples.corrupt)} corrupt images.")
-        _drop(samples, {name: f"corrupt: {reason}" for name, reason in samples.corrupt.items()})
+        drop(samples, {name: f"corrupt: {reason}" for name, reason in samples.corrupt.items()})
 
     if worker.remove_exact_duplicates:
         reporter.set_stage("duplicates", "Removing exact duplicates (disable with remove_exact_duplicates=False).")
@@ -147,14 +119,16 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             if source is not None:
                 samples.duplicates = checks.find_exact_duplicates(source, samples.filenames, reporter)
             else:
-                samples.duplicates = _duplicate_rows(samples.table)
+                samples.duplicates = duplicate_rows(samples.table)
         reporter.log(f"Found {len(samples.duplicates)} exact duplicates.")
-        _drop(samples, {dup: f"exact duplicate of {kept}" for dup, kept in samples.duplicates.items()})
+        drop(samples, {dup: f"exact duplicate of {kept}" for dup, kept in samples.duplicates.items()})
 
     if not samples.filenames:
-        raise InputError(config.input_dir or worker.embeddings, "no usable images are left to select from")
+        raise InputError(source.label if source else worker.embeddings, "no usable images are left to select from")
 
-    embedded = _embed(config, source, samples, run_dir, reporter, timer)
+    from .embedding.stage import embed_stage  # torch loads only for runs that need a model
+
+    embedded = embed_stage(config, source, samples, run_dir, reporter, timer)
     device, efficiency = embedded.device, embedded.compute_efficiency
     write_embeddings(run_dir / "data/embeddings.csv", samples.table)
     reporter.log(f"Unique embeddings are stored in {run_dir / 'data/embeddings.csv'}")
@@ -256,6 +230,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             "compute_efficiency": efficiency,
             "training": {"losses": embedded.losses, "checkpoint": embedded.checkpoint} if embedded.losses else None,
             "host": platform.node(),
+            "datasource": source.label if source is not None else None,
         },
         "selection": {
             "objectives": [{"label": o.label, "strength": o.strength} for o in objectives],
@@ -275,150 +250,6 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     reporter.log(f"Report written to {run_dir / 'report.json'}")
     reporter.log("Done!")
     return RunResult(run_dir=run_dir.path, selected=written.selected, report=report)
-
-
-def _drop(samples: _Samples, reasons: dict[str, str]) -> None:
-    if not reasons:
-        return
-    samples.removed.update(reasons)
-    keep = [i for i, name in enumerate(samples.filenames) if name not in reasons]
-    samples.filenames = [samples.filenames[i] for i in keep]
-    if samples.table is not None:
-        samples.table = samples.table.subset(keep)
-
-
-def _read_relevant(config: RunConfig) -> list[str]:
-    path = resolve_in(config.shared_dir, config.worker.relevant_filenames_file, "relevant_filenames_file")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(str(path), "relevant_filenames_file not found") from None
-    names = []
-    for number, line in enumerate(lines, start=1):
-        entry = line.strip()
-        if entry and not entry.startswith("#"):
-            names.append(safe_relpath(entry, f"{path}, line {number}"))
-    return names
-
-
-def _list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -> _Samples:
-    worker = config.worker
-    if worker.embeddings:
-        reporter.log("Loading initial embedding file...")
-        path = resolve_in(config.shared_dir, worker.embeddings, "embeddings")
-        table = read_embeddings(path)
-        for line, name in enumerate(table.filenames, start=2):
-            safe_relpath(name, f"{path}, line {line}")
-        if source is not None:
-            missing = [(line, n) for line, n in enumerate(table.filenames, start=2) if not source.exists(n)]
-            if missing:
-                line, name = missing[0]
-                raise InputError(
-                    f"{path}, line {line}",
-                    f"{name!r} is not in input_dir {source.label} ({len(missing)} of {len(table)} rows name missing files)",
-                )
-        samples = _Samples(filenames=list(table.filenames), table=table)
-        samples.all_images = source.list_images() if source is not None else list(table.filenames)
-        where = str(path)
-    else:
-        reporter.log("Loading initial dataset...")
-        names = source.list_images()
-        for name, reason in source.rejected:
-            reporter.log(f"Warning: skipped {name}: {reason}.")
-        samples = _Samples(filenames=names, all_images=names)
-        where = "input_dir"
-    if worker.relevant_filenames_file:
-        relevant = _read_relevant(config)
-        present = set(samples.filenames)
-        unknown = [n for n in relevant if n not in present]
-        if unknown:
-            raise InputError(
-                worker.relevant_filenames_file,
-                f"names {len(unknown)} file(s) that are not in {where}, e.g. {unknown[0]!r}",
-            )
-        wanted = set(relevant)
-        keep = [i for i, n in enumerate(samples.filenames) if n in wanted]
-        samples.filenames = [samples.filenames[i] for i in keep]
-        if samples.table is not None:
-            samples.table = samples.table.subset(keep)
-        reporter.log(f"Restricted to the {len(keep)} files listed in {worker.relevant_filenames_file}.")
-    reporter.log(f"Found {len(samples.filenames)} input images in {where}.")
-    if not samples.filenames:
-        raise InputError(where, "no images found (supported: jpg, jpeg, png, bmp, gif, tif, tiff, webp)")
-    return samples
-
-
-def _duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
-    """Without the image files, exact duplicates are identical embedding rows."""
-    order = np.argsort(np.asarray(table.filenames, dtype=object), kind="stable")
-    _, first = np.unique(table.embeddings[order], axis=0, return_index=True)
-    _, inverse = np.unique(table.embeddings[order], axis=0, return_inverse=True)
-    kept = order[first][inverse.ravel()]
-    return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
-
-
-@dataclass
-class _Embedded:
-    device: str
-    compute_efficiency: float | None = None
-    losses: list[float] = field(default_factory=list)
-    checkpoint: str | None = None
-
-
-def _embed(config: RunConfig, source: Source | None, samples: _Samples, run_dir: RunDirectory, reporter: Reporter, timer: _Timer) -> _Embedded:
-    """Train if asked, then embed every sample (unless an embeddings file gave them)."""
-    worker, lightly = config.worker, config.lightly
-    if not worker.enable_training and samples.table is not None:
-        if worker.checkpoint:
-            reporter.log("Warning: checkpoint is ignored because embeddings are given by the embeddings file.")
-        return _Embedded(device="none (embeddings file)")
-    from .embedding import build_model, embed_images
-    from .embedding.checkpoints import load_checkpoint, save_checkpoint
-    from .embedding.inference import device_for
-    from .embedding.training import train_simclr
-
-    device = device_for(lightly.trainer.gpus)
-    head = None
-    if worker.checkpoint:
-        path = resolve_in(config.shared_dir, worker.checkpoint, "checkpoint")
-        model, head = load_checkpoint(path, lightly, seed=worker.seed)
-        reporter.log(f"Loaded checkpoint {path}.")
-    else:
-        model = build_model(lightly.model, seed=worker.seed)
-    outcome = _Embedded(device=str(device))
-    if worker.enable_training:
-        reporter.set_stage("training")
-        with timer.stage("training"):
-            trained = train_simclr(model, source, samples.filenames, lightly, device, reporter, worker.seed, head)
-        outcome.losses = trained.losses
-        target = run_dir / "checkpoints/last.ckpt"
-        save_checkpoint(target, model, lightly, trained.head, trained.losses)
-        outcome.checkpoint = str(target)
-        reporter.log(f"Checkpoint saved to {target} (reuse it with checkpoint={target}).")
-    if samples.table is not None:
-        return outcome  # trained for a later run; the embeddings file still gives this run's embeddings
-    reporter.set_stage("embeddings")
-    with timer.stage("embeddings"):
-        weights = "trained weights" if worker.enable_training or worker.checkpoint else f"random weights, seed {worker.seed}"
-        reporter.log(f"Embedding images with {lightly.model.name} ({weights}) on {device}.")
-        embeddings, efficiency = embed_images(
-            model,
-            source,
-            samples.filenames,
-            input_size=lightly.collate.input_size,
-            batch_size=lightly.loader.batch_size,
-            num_workers=lightly.loader.num_workers,
-            device=device,
-            reporter=reporter,
-        )
-    samples.table = EmbeddingTable(
-        filenames=list(samples.filenames),
-        embeddings=embeddings,
-        labels=np.zeros(len(samples.filenames), dtype=np.int64),
-    )
-    reporter.log(f"Compute efficiency: {efficiency:.2f}")
-    outcome.compute_efficiency = round(efficiency, 3)
-    return outcome
 
 
 def _not_candidate_reasons(table, pool, pool_candidates, objectives) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Iterable, Iterator, TextIO, TypeVar
 
@@ -82,3 +83,18 @@ class Reporter:
                     self.progress(done, total, postfix() if postfix else desc)
         finally:
             bar.close()
+
+
+class StageTimer:
+    """Seconds spent per named stage (summed when a stage runs more than once)."""
+
+    def __init__(self):
+        self.stages: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - began, 3)

@@ -5,6 +5,8 @@ If the server cannot start, every test here is skipped with the reason (shown by
 
 from __future__ import annotations
 
+import os
+
 import io
 import json
 import logging
@@ -384,3 +386,21 @@ def test_a_whole_run_reads_images_and_predictions_from_the_bucket(server, tmp_pa
     assert len(result.selected) == 5 and set(result.selected) <= set(names)
     assert (result.run_dir / "data/scores.csv").is_file()
     assert "30" in log.getvalue()
+
+
+def test_the_cli_reads_an_s3_input_dir(server, tmp_path):
+    """``input_dir=s3://bucket/prefix`` with the endpoint and keys from the environment."""
+    endpoint, admin = server
+    bucket = new_bucket(admin, {})
+    synthetic.write_images(tmp_path / "images", 8, seed=5)
+    upload_folder(admin, bucket, tmp_path / "images", prefix="cli")
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": KEY_ID,
+           "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": REGION}
+    proc = subprocess.run(
+        [sys.executable, "-m", "selection_engine", f"input_dir=s3://{bucket}/cli", f"output_dir={tmp_path / 'out'}",
+         "stopping_condition.n_samples=3", "lightly.loader.num_workers=0", "run_directory=r"],
+        capture_output=True, text=True, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"Found 8 input images in s3://{bucket}/cli." in proc.stdout
+    assert len((tmp_path / "out/r/filenames/sampled_filenames.txt").read_text().split()) == 3

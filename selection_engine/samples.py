@@ -1,0 +1,117 @@
+"""The samples a run selects from: listing, restriction, and what left before selection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import RunConfig
+from .errors import InputError
+from .formats.embeddings import EmbeddingTable, read_embeddings
+from .progress import Reporter
+from .sources import LocalSource, Source, safe_relpath
+
+
+@dataclass
+class Samples:
+    """What the stages pass along: the surviving samples and why others left."""
+
+    filenames: list[str]
+    #: every image of the datasource, also those outside this run (relevant_filenames_file)
+    all_images: list[str] = field(default_factory=list)
+    removed: dict[str, str] = field(default_factory=dict)  # filename → reason
+    corrupt: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → kept
+    table: EmbeddingTable | None = None
+
+
+def resolve_in(base: str, value: str, key: str) -> Path:
+    """A user path from the config: absolute as given, relative to ``base`` (shared_dir) otherwise."""
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    if not base:
+        return Path.cwd() / path
+    return Path(base) / safe_relpath(value, key)
+
+
+def drop(samples: Samples, reasons: dict[str, str]) -> None:
+    if not reasons:
+        return
+    samples.removed.update(reasons)
+    keep = [i for i, name in enumerate(samples.filenames) if name not in reasons]
+    samples.filenames = [samples.filenames[i] for i in keep]
+    if samples.table is not None:
+        samples.table = samples.table.subset(keep)
+
+
+def _read_relevant(config: RunConfig) -> list[str]:
+    path = resolve_in(config.shared_dir, config.worker.relevant_filenames_file, "relevant_filenames_file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(str(path), "relevant_filenames_file not found") from None
+    names = []
+    for number, line in enumerate(lines, start=1):
+        entry = line.strip()
+        if entry and not entry.startswith("#"):
+            names.append(safe_relpath(entry, f"{path}, line {number}"))
+    return names
+
+
+def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -> Samples:
+    worker = config.worker
+    if worker.embeddings:
+        reporter.log("Loading initial embedding file...")
+        path = resolve_in(config.shared_dir, worker.embeddings, "embeddings")
+        table = read_embeddings(path)
+        for line, name in enumerate(table.filenames, start=2):
+            safe_relpath(name, f"{path}, line {line}")
+        if source is not None:
+            missing = [(line, n) for line, n in enumerate(table.filenames, start=2) if not source.exists(n)]
+            if missing:
+                line, name = missing[0]
+                raise InputError(
+                    f"{path}, line {line}",
+                    f"{name!r} is not in input_dir {source.label} ({len(missing)} of {len(table)} rows name missing files)",
+                )
+        samples = Samples(filenames=list(table.filenames), table=table)
+        samples.all_images = source.list_images() if source is not None else list(table.filenames)
+        where = str(path)
+    else:
+        reporter.log("Loading initial dataset...")
+        names = source.list_images()
+        for name, reason in source.rejected:
+            reporter.log(f"Warning: skipped {name}: {reason}.")
+        samples = Samples(filenames=names, all_images=names)
+        where = "input_dir" if isinstance(source, LocalSource) else source.label
+    if worker.relevant_filenames_file:
+        relevant = _read_relevant(config)
+        present = set(samples.filenames)
+        unknown = [n for n in relevant if n not in present]
+        if unknown:
+            raise InputError(
+                worker.relevant_filenames_file,
+                f"names {len(unknown)} file(s) that are not in {where}, e.g. {unknown[0]!r}",
+            )
+        wanted = set(relevant)
+        keep = [i for i, n in enumerate(samples.filenames) if n in wanted]
+        samples.filenames = [samples.filenames[i] for i in keep]
+        if samples.table is not None:
+            samples.table = samples.table.subset(keep)
+        reporter.log(f"Restricted to the {len(keep)} files listed in {worker.relevant_filenames_file}.")
+    reporter.log(f"Found {len(samples.filenames)} input images in {where}.")
+    if not samples.filenames:
+        raise InputError(where, "no images found (supported: jpg, jpeg, png, bmp, gif, tif, tiff, webp)")
+    return samples
+
+
+def duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
+    """Without the image files, exact duplicates are identical embedding rows."""
+    order = np.argsort(np.asarray(table.filenames, dtype=object), kind="stable")
+    _, first = np.unique(table.embeddings[order], axis=0, return_index=True)
+    _, inverse = np.unique(table.embeddings[order], axis=0, return_inverse=True)
+    kept = order[first][inverse.ravel()]
+    return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
