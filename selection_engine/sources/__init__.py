@@ -11,9 +11,10 @@ from typing import Any
 from ..errors import ConfigError
 from .base import IMAGE_EXTENSIONS, Source, is_image, safe_relpath
 from .local import LocalSource
+from .overlay import OverlaySource
 from .s3 import S3Source
 
-__all__ = ["IMAGE_EXTENSIONS", "LocalSource", "S3Source", "Source", "is_image", "safe_relpath", "source_from_spec"]
+__all__ = ["IMAGE_EXTENSIONS", "LocalSource", "OverlaySource", "S3Source", "Source", "is_image", "safe_relpath", "source_from_spec"]
 
 #: Keys of a datasource spec per type; the first ones listed are required.
 _SPEC_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
