@@ -70,14 +70,14 @@ def write_figures_and_pdf(run_dir: RunDirectory, report: dict, inputs: ReportInp
         + (" (distances of a random sample of query points)" if distances["sampled"] else "") + ".",
         lambda: figures.draw_distance_histogram(raw["before"], raw["after"]),
     )
-    coords_method: dict = {}
-
-    def draw_map():
-        coords, method = figures.embedding_map(inputs.embeddings, inputs.seed)
-        coords_method["method"] = method
-        return figures.draw_embedding_map(coords, inputs.selected, method, inputs.seed)
-
-    attempt("embedding_map", "Embedding map", "The embeddings projected to 2-D; selected samples in orange.", draw_map)
+    for method in ["PCA", "UMAP"] if figures.umap_available() else ["PCA"]:
+        attempt(
+            "embedding_map" if method == "PCA" else "embedding_map_umap", "Embedding map",
+            f"The embeddings projected to 2-D with {method}; selected samples in orange.",
+            lambda method=method: figures.draw_embedding_map(
+                figures.embedding_map(inputs.embeddings, method, inputs.seed), inputs.selected, method, inputs.seed
+            ),
+        )
     for name, stats in report["statistics"]["scores"].items():
         attempt(
             "scores_" + name.replace("/", "__"), "Scores",

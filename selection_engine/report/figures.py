@@ -41,20 +41,25 @@ def draw_distance_histogram(before: np.ndarray, after: np.ndarray) -> Figure:
     return figure
 
 
-def embedding_map(embeddings: np.ndarray, seed: int = 0) -> tuple[np.ndarray, str]:
-    """2-D coordinates (N, 2) of the embeddings: UMAP when installed, PCA otherwise."""
-    if len(embeddings) >= 3:
-        try:
-            import umap  # optional dependency
+def umap_available() -> bool:
+    try:
+        import umap  # noqa: F401  optional dependency (umap-learn)
+    except ImportError:
+        return False
+    return True
 
-            return umap.UMAP(random_state=seed).fit_transform(embeddings), "UMAP"
-        except ImportError:
-            pass
+
+def embedding_map(embeddings: np.ndarray, method: str = "PCA", seed: int = 0) -> np.ndarray:
+    """2-D coordinates (N, 2) of the embeddings by ``method``: "PCA" or "UMAP"."""
+    if method == "UMAP":
+        import umap
+
+        return umap.UMAP(random_state=seed).fit_transform(embeddings)
     if embeddings.shape[1] < 2 or len(embeddings) < 2:
         coords = np.zeros((len(embeddings), 2))
         coords[:, : min(2, embeddings.shape[1])] = embeddings[:, :2]
-        return coords, "raw"
-    return PCA(n_components=2, random_state=seed).fit_transform(embeddings), "PCA"
+        return coords
+    return PCA(n_components=2, random_state=seed).fit_transform(embeddings)
 
 
 def draw_embedding_map(coords: np.ndarray, selected: np.ndarray, method: str, seed: int = 0) -> Figure:
