@@ -7,6 +7,8 @@ into the PDF, so one failing figure is left out without stopping the others.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # Figure objects need no pyplot state: safe in workers
@@ -42,11 +44,8 @@ def draw_distance_histogram(before: np.ndarray, after: np.ndarray) -> Figure:
 
 
 def umap_available() -> bool:
-    try:
-        import umap  # noqa: F401  optional dependency (umap-learn)
-    except ImportError:
-        return False
-    return True
+    """Whether the optional umap-learn package is installed."""
+    return importlib.util.find_spec("umap") is not None
 
 
 def embedding_map(embeddings: np.ndarray, method: str = "PCA", seed: int = 0) -> np.ndarray:
