@@ -186,11 +186,6 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             if source is None:
                 raise ConfigError("dump_dataset", "needs input_dir: the images to copy are read from there")
             outputs.dump_images(run_dir, source, written.selected, worker, reporter)
-        if pool is not None:
-            picked = [table.filenames[i] for i in result.indices]
-            pool.record(table.filenames, picked, table.embeddings[result.indices], str(run_dir.path), worker.datapool.keep_history)
-            pool.save()
-            reporter.log(f"Datapool {pool.name} now holds {len(pool.selected)} selected of {len(pool.seen)} seen samples.")
 
     reporter.set_stage("report")
     report_inputs = ReportInputs(
@@ -248,6 +243,11 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         report["plots"] = []
     run_dir.write_json("report.json", report)
     reporter.log(f"Report written to {run_dir / 'report.json'}")
+    if pool is not None:  # last: a run that fails earlier leaves the datapool as it was
+        picked = [table.filenames[i] for i in result.indices]
+        pool.record(table.filenames, picked, table.embeddings[result.indices], str(run_dir.path), worker.datapool.keep_history)
+        pool.save()
+        reporter.log(f"Datapool {pool.name} now holds {len(pool.selected)} selected of {len(pool.seen)} seen samples.")
     reporter.log("Done!")
     return RunResult(run_dir=run_dir.path, selected=written.selected, report=report)
 

@@ -220,3 +220,21 @@ def test_missing_locations_are_config_errors(tmp_path):
         pipeline.run(resolve(overrides=[f"output_dir={tmp_path}", "stopping_condition.n_samples=1"]), show_bars=False)
     with pytest.raises(ConfigError, match="output_dir: is required"):
         pipeline.run(resolve(overrides=[f"input_dir={tmp_path}", "stopping_condition.n_samples=1"]), show_bars=False)
+
+
+def test_a_failed_run_leaves_the_datapool_as_it_was(tmp_path, dataset, monkeypatch):
+    root, shared, _ = dataset
+    args = [f"input_dir={root}", f"shared_dir={shared}", "embeddings=embeddings_al.csv", "datapool.name=pool",
+            "stopping_condition.n_samples=3"]
+    run(tmp_path, *args)
+    stored = (shared / "datapools/pool/datapool.npz").read_bytes()
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "report_facts", broken)  # fails after the selection is written
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(tmp_path, *args, "run_directory=failed")
+    assert (tmp_path / "out/failed/data/selected_samples.csv").exists()
+    assert "internal error: RuntimeError: disk full" in (tmp_path / "out/failed/FAILED.txt").read_text()
+    assert (shared / "datapools/pool/datapool.npz").read_bytes() == stored
