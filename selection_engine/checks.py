@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 from .errors import InputError
+from .metadata import measure_decoded
 from .progress import Reporter
 from .sources import Source
 
@@ -19,34 +20,52 @@ def _workers() -> int:
 
 def decode_problem(source: Source, name: str) -> str | None:
     """Why ``name`` cannot be fully decoded, or None when it can."""
+    return inspect_image(source, name)[0]
+
+
+def inspect_image(source: Source, name: str) -> tuple[str | None, tuple | None]:
+    """(why ``name`` cannot be fully decoded or None, its computed metadata or None).
+
+    The check decodes every pixel anyway, so the computed metadata (sharpness, snr, size,
+    width, height) is measured on the same decode instead of decoding the image again.
+    """
     try:
-        if source.size(name) == 0:
-            return "empty file (0 bytes)"
+        size = source.size(name)
+        if size == 0:
+            return "empty file (0 bytes)", None
         with source.open(name) as handle, Image.open(handle) as image:
             image.load()  # decodes every byte: truncated data raises here, not at open
             if image.width == 0 or image.height == 0:
-                return "image has no pixels"
+                return "image has no pixels", None
+            return None, measure_decoded(image, size)
     except InputError:
         raise  # the source could not be read (network, permissions): not the image's fault
     except Image.DecompressionBombError as exc:
-        return f"image too large: {exc}"
+        return f"image too large: {exc}", None
     except Exception as exc:  # PIL raises many types for broken files; the reason is what matters
         message = str(exc) or type(exc).__name__
-        return f"cannot be decoded: {message}"
-    return None
+        return f"cannot be decoded: {message}", None
 
 
 def find_corrupt(source: Source, filenames: list[str], reporter: Reporter) -> dict[str, str]:
     """``{filename: reason}`` for every file that cannot be fully decoded."""
+    return inspect_images(source, filenames, reporter)[0]
+
+
+def inspect_images(source: Source, filenames: list[str], reporter: Reporter) -> tuple[dict[str, str], dict[str, tuple]]:
+    """(``{filename: reason}`` of corrupt files, ``{filename: computed metadata}`` of the others)."""
     corrupt: dict[str, str] = {}
+    measures: dict[str, tuple] = {}
     with ThreadPoolExecutor(_workers()) as pool:
-        results = pool.map(lambda name: (name, decode_problem(source, name)), filenames)
-        for name, problem in reporter.track(
+        results = pool.map(lambda name: (name, *inspect_image(source, name)), filenames)
+        for name, problem, measured in reporter.track(
             results, len(filenames), "Corrupt images found: 0", lambda: f"Corrupt images found: {len(corrupt)}"
         ):
             if problem is not None:
                 corrupt[name] = problem
-    return corrupt
+            else:
+                measures[name] = measured
+    return corrupt, measures
 
 
 def content_hash(source: Source, name: str) -> str:

@@ -52,18 +52,23 @@ def snr(grey: np.ndarray) -> float:
     return float(grey.mean()) / std if std > 0 else 0.0
 
 
+def measure_decoded(image: Image.Image, size: int) -> tuple[float, float, int, int, int]:
+    """(sharpness, snr, size in bytes, width px, height px) of an opened image of ``size`` bytes."""
+    width, height = image.size
+    grey = np.asarray(image.convert("L"), dtype=np.float64)
+    return sharpness(grey), snr(grey), size, width, height
+
+
 def measure_image(source: Source, name: str) -> tuple[float, float, int, int, int]:
     """(sharpness, snr, size in bytes, width px, height px) of one image of the source."""
     try:
         size = source.size(name)
         with source.open(name) as handle, Image.open(handle) as image:
-            width, height = image.size
-            grey = np.asarray(image.convert("L"), dtype=np.float64)
+            return measure_decoded(image, size)
     except InputError:
         raise
     except Exception as exc:  # PIL raises many types; corrupt files are normally removed before this
         raise InputError(name, f"cannot be decoded to compute metadata: {exc or type(exc).__name__}") from None
-    return sharpness(grey), snr(grey), size, width, height
 
 
 def compute_image_metadata(source: Source, filenames: list[str], reporter: Reporter) -> pd.DataFrame:
@@ -79,6 +84,11 @@ def compute_image_metadata(source: Source, filenames: list[str], reporter: Repor
         rows = list(reporter.track(results, len(filenames), "Computing image metadata"))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # an undecodable file stops the rest at once
+    return metadata_frame(filenames, rows)
+
+
+def metadata_frame(filenames: list[str], rows: list[tuple]) -> pd.DataFrame:
+    """The computed-metadata table from one :func:`measure_decoded` tuple per filename."""
     columns = list(zip(*rows)) if rows else [()] * len(COMPUTED_FIELDS)
     frame = pd.DataFrame({"filenames": pd.Series(list(filenames), dtype=object)})
     for name, values in zip(COMPUTED_FIELDS, columns):

@@ -96,6 +96,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         raise ConfigError("input_dir", "is required for enable_training: the images are read from there")
     reporter.set_stage("load")
     predictions = user_metadata = None
+    measured: dict[str, tuple] = {}  # computed metadata, taken during the corruptness check
     with timer.stage("load"):
         samples = list_samples(config, source, reporter)
         if source is not None:
@@ -109,7 +110,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     if source is not None and worker.enable_corruptness_check:
         reporter.set_stage("corruptness", "Checking for corrupt images (disable with enable_corruptness_check=False).")
         with timer.stage("corruptness"):
-            samples.corrupt = checks.find_corrupt(source, samples.filenames, reporter)
+            samples.corrupt, measured = checks.inspect_images(source, samples.filenames, reporter)
         reporter.log(f"Found {len(samples.corrupt)} corrupt images.")
         drop(samples, {name: f"corrupt: {reason}" for name, reason in samples.corrupt.items()})
 
@@ -150,11 +151,14 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
                 inputs.scores_frame(table.filenames, scores).to_csv(handle, index=False, float_format="%.6g")
             reporter.log(f"Scores of {len(predictions.schemas)} tasks are stored in {run_dir / 'data/scores.csv'}")
     if source is not None:
-        from .metadata import compute_image_metadata, metadata_kinds
+        from .metadata import compute_image_metadata, metadata_frame, metadata_kinds
 
         reporter.set_stage("metadata", "Computing image metadata (sharpness, snr, size).")
         with timer.stage("metadata"):
-            computed = compute_image_metadata(source, table.filenames, reporter)
+            if measured:
+                computed = metadata_frame(table.filenames, [measured[name] for name in table.filenames])
+            else:
+                computed = compute_image_metadata(source, table.filenames, reporter)
             order = pd.DataFrame({"filenames": table.filenames})
             metadata = order.merge(user_metadata, on="filenames", how="left").merge(computed, on="filenames", how="left")
             with atomic_write(run_dir / "data/metadata.csv") as handle:

@@ -37,3 +37,21 @@ def test_exact_duplicates_keep_the_first_in_sorted_order(tmp_path):
     source = LocalSource(tmp_path)
     duplicates = find_exact_duplicates(source, source.list_images(), quiet())
     assert duplicates == {"b/original.png": "a/copy.png", "z/copy.png": "a/copy.png"}
+
+
+def test_the_corruptness_check_measures_the_computed_metadata_on_the_same_decode(tmp_path):
+    from selection_engine.checks import inspect_images
+    from selection_engine.metadata import compute_image_metadata, metadata_frame
+
+    for i in range(4):
+        write_image(tmp_path / f"{i}.png", seed=i, size=(20 + i, 30))
+    (tmp_path / "bad.png").write_bytes(b"")
+    source = LocalSource(tmp_path)
+    names = source.list_images()
+    corrupt, measured = inspect_images(source, names, quiet())
+    assert list(corrupt) == ["bad.png"] and sorted(measured) == [f"{i}.png" for i in range(4)]
+    good = [n for n in names if n != "bad.png"]
+    together = metadata_frame(good, [measured[n] for n in good])
+    separately = compute_image_metadata(source, good, quiet())
+    assert together.equals(separately)
+    assert together["lightly.height"].tolist() == [20, 21, 22, 23]

@@ -238,3 +238,13 @@ def test_a_failed_run_leaves_the_datapool_as_it_was(tmp_path, dataset, monkeypat
     assert (tmp_path / "out/failed/data/selected_samples.csv").exists()
     assert "internal error: RuntimeError: disk full" in (tmp_path / "out/failed/FAILED.txt").read_text()
     assert (shared / "datapools/pool/datapool.npz").read_bytes() == stored
+
+
+@pytest.mark.parametrize("check", ["True", "False"])
+def test_computed_metadata_with_and_without_the_corruptness_check(tmp_path, dataset, check):
+    root, shared, names = dataset
+    result, _ = run(tmp_path, f"input_dir={root}", f"shared_dir={shared}", "embeddings=embeddings_al.csv",
+                    "stopping_condition.n_samples=2", f"enable_corruptness_check={check}")
+    metadata = pd.read_csv(result.run_dir / "data/metadata.csv")
+    assert metadata["filenames"].tolist() == names
+    assert (metadata["lightly.width"] == 64).all() and (metadata["lightly.sizeInBytes"] > 0).all()
