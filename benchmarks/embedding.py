@@ -54,10 +54,6 @@ def write_jpegs(root: Path, n: int, size: int) -> None:
         base.save(path, quality=90)
 
 
-def rate(n: int, seconds: float) -> str:
-    return f"{n / seconds:8.1f} images/s"
-
-
 def model_ceiling(model, batch: int, input_size: int, seconds: float = 8.0) -> float:
     model = model.to(memory_format=torch.channels_last).eval()
     x = torch.randn(batch, 3, input_size, input_size).contiguous(memory_format=torch.channels_last)

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
 from .errors import InputError
-from .metadata import measure_decoded
+from .metadata import decode_workers, measure_decoded
 from .progress import Reporter
 from .sources import Source
-
-
-def _workers() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-def decode_problem(source: Source, name: str) -> str | None:
-    """Why ``name`` cannot be fully decoded, or None when it can."""
-    return inspect_image(source, name)[0]
 
 
 def inspect_image(source: Source, name: str) -> tuple[str | None, tuple | None]:
@@ -56,7 +46,7 @@ def inspect_images(source: Source, filenames: list[str], reporter: Reporter) -> 
     """(``{filename: reason}`` of corrupt files, ``{filename: computed metadata}`` of the others)."""
     corrupt: dict[str, str] = {}
     measures: dict[str, tuple] = {}
-    with ThreadPoolExecutor(_workers()) as pool:
+    with ThreadPoolExecutor(decode_workers()) as pool:
         results = pool.map(lambda name: (name, *inspect_image(source, name)), filenames)
         for name, problem, measured in reporter.track(
             results, len(filenames), "Corrupt images found: 0", lambda: f"Corrupt images found: {len(corrupt)}"
@@ -81,7 +71,7 @@ def find_exact_duplicates(source: Source, filenames: list[str], reporter: Report
     ordered = sorted(filenames)
     first_with: dict[str, str] = {}
     duplicates: dict[str, str] = {}
-    with ThreadPoolExecutor(_workers()) as pool:
+    with ThreadPoolExecutor(decode_workers()) as pool:
         hashes = pool.map(lambda name: (name, content_hash(source, name)), ordered)
         for name, digest in reporter.track(
             hashes, len(ordered), "Exact duplicates found: 0", lambda: f"Exact duplicates found: {len(duplicates)}"

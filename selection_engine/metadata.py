@@ -23,8 +23,8 @@ COMPUTED_FIELDS = ("lightly.sharpness", "lightly.snr", "lightly.sizeInBytes", "l
 _NUMERIC_TYPES = ("NUMERIC_INT", "NUMERIC_FLOAT")
 
 
-def _workers() -> int:
-    # Decoding is CPU bound (PIL releases the GIL), so one worker per core, like checks.find_corrupt.
+def decode_workers() -> int:
+    """Threads for decoding images (checks and computed metadata): one per core, at most 8."""
     return max(1, min(8, os.cpu_count() or 1))
 
 
@@ -78,7 +78,7 @@ def compute_image_metadata(source: Source, filenames: list[str], reporter: Repor
     :func:`sharpness` and :func:`snr`), ``lightly.sizeInBytes`` (int64, bytes on the source),
     ``lightly.width`` and ``lightly.height`` (int64, pixels).
     """
-    pool = ThreadPoolExecutor(_workers())
+    pool = ThreadPoolExecutor(decode_workers())
     try:
         results = pool.map(lambda name: measure_image(source, name), filenames)
         rows = list(reporter.track(results, len(filenames), "Computing image metadata"))

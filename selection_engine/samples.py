@@ -69,16 +69,19 @@ def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -
         table = read_embeddings(path)
         for line, name in enumerate(table.filenames, start=2):
             safe_relpath(name, f"{path}, line {line}")
+        all_images = list(table.filenames)
         if source is not None:
-            missing = [(line, n) for line, n in enumerate(table.filenames, start=2) if not source.exists(n)]
+            # One listing instead of a stat (or, on S3, a request) per row.
+            all_images = source.list_images()
+            listed = set(all_images)
+            missing = [(line, n) for line, n in enumerate(table.filenames, start=2) if n not in listed]
             if missing:
                 line, name = missing[0]
                 raise InputError(
                     f"{path}, line {line}",
                     f"{name!r} is not in input_dir {source.label} ({len(missing)} of {len(table)} rows name missing files)",
                 )
-        samples = Samples(filenames=list(table.filenames), table=table)
-        samples.all_images = source.list_images() if source is not None else list(table.filenames)
+        samples = Samples(filenames=list(table.filenames), table=table, all_images=all_images)
         where = str(path)
     else:
         reporter.log("Loading initial dataset...")
@@ -111,7 +114,6 @@ def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -
 def duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
     """Without the image files, exact duplicates are identical embedding rows."""
     order = np.argsort(np.asarray(table.filenames, dtype=object), kind="stable")
-    _, first = np.unique(table.embeddings[order], axis=0, return_index=True)
-    _, inverse = np.unique(table.embeddings[order], axis=0, return_inverse=True)
+    _, first, inverse = np.unique(table.embeddings[order], axis=0, return_index=True, return_inverse=True)
     kept = order[first][inverse.ravel()]
     return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}

@@ -12,13 +12,15 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..progress import Reporter
 from ..sources import Source
+from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
 #: Inference batches hold at least this many images: lightly.loader.batch_size sizes training
 #: batches, and small batches leave the model's matrix kernels underused (~1.4x slower at 16).
 INFERENCE_BATCH = 64
 
-_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
-_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
+# ImageNet statistics on the 0-255 scale, so uint8 batches are normalised in one pass.
+_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255
+_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
 
 
 class _ImageFiles(Dataset):

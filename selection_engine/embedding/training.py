@@ -55,16 +55,15 @@ class TrainingResult:
     #: mean NT-Xent loss of each epoch
     losses: list[float]
     head: ProjectionHead
-    mixed_precision: bool
 
 
 def _autocast(device: torch.device, precision: int, reporter: Reporter):
-    """(context manager, scaler, used) for ``trainer.precision``; 16 uses float16 on a GPU only."""
+    """(context manager, scaler) for ``trainer.precision``; 16 uses float16 on a GPU only."""
     if precision == 16 and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda"), True
+        return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
     if precision == 16:
         reporter.log("Mixed precision (precision=16) needs a GPU; training in 32-bit on the CPU.")
-    return contextlib.nullcontext(), None, False
+    return contextlib.nullcontext(), None
 
 
 def train_simclr(
@@ -89,8 +88,9 @@ def train_simclr(
     batch_size = min(config.loader.batch_size, len(filenames))
     # Batch norm needs two samples per batch; a lone last sample would crash the step.
     drop_last = config.loader.drop_last or len(filenames) % batch_size == 1
+    views = SimCLRViewTransform(config.collate)
     loader = DataLoader(
-        _TwoViews(source, filenames, SimCLRViewTransform(config.collate), config.collate.input_size),
+        _TwoViews(source, filenames, views, config.collate.input_size),
         batch_size=batch_size,
         shuffle=config.loader.shuffle,
         num_workers=resolve_workers(config.loader.num_workers),
@@ -109,10 +109,10 @@ def train_simclr(
     )
     steps = max(1, config.trainer.max_epochs * len(loader))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)))
-    autocast, scaler, mixed = _autocast(device, config.trainer.precision, reporter)
+    autocast, scaler = _autocast(device, config.trainer.precision, reporter)
     reporter.log(
         f"Training self-supervised model: {config.model.name}, {len(filenames)} images, batch size {batch_size}, "
-        f"{config.trainer.max_epochs} epochs, on {device}."
+        f"{config.trainer.max_epochs} epochs, on {device}. Augmentations: {views.describe()}."
     )
     losses: list[float] = []
     for epoch in range(config.trainer.max_epochs):
@@ -138,4 +138,4 @@ def train_simclr(
         reporter.log(f"Epoch {epoch + 1}/{config.trainer.max_epochs}: loss {losses[-1]:.4f}")
     model.eval()
     head.eval()
-    return TrainingResult(losses=losses, head=head, mixed_precision=mixed)
+    return TrainingResult(losses=losses, head=head)

@@ -289,11 +289,6 @@ def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parse
     )
 
 
-def prediction_path(task: str, image_name: str) -> str:
-    """``.lightly/predictions/<task>/<relpath without extension>.json``."""
-    return f"{PREDICTIONS_DIR}/{task}/{posixpath.splitext(image_name)[0]}.json"
-
-
 def load_predictions(
     source, filenames: list[str], tasks: list[str] | None = None, reporter=None, known_images: list[str] | None = None
 ) -> LoadedPredictions:

@@ -49,57 +49,47 @@ class LocalSource(Source):
                 raise UnsafePathError(rel, f"is a symlink leading outside {self.root} (to {path})")
         return path
 
-    def list_images(self) -> list[str]:
-        found = []
-        self.rejected = []
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
-            here = Path(dirpath)
-            rel_dir = here.relative_to(self.root).as_posix()
-            prefix = "" if rel_dir == "." else rel_dir + "/"
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in list(dirnames):
-                if (here / name).is_symlink():
-                    dirnames.remove(name)  # never descend through links: no loops, no escapes
-                    if not self._inside((here / name).resolve()):
-                        self.rejected.append((prefix + name, f"symlinked folder leads outside {self.root}"))
-            for name in filenames:
-                if name.startswith(".") or not is_image(name):
-                    continue
-                path = here / name
-                if path.is_symlink() and not self._inside(path.resolve()):
-                    self.rejected.append((prefix + name, f"symlink leads outside {self.root}"))
-                    continue
-                found.append(prefix + name)
-        found.sort()
-        return found
+    def _walk(self, folder: str, rel: str, skip_hidden: bool) -> list[str]:
+        """Relative paths of the files under ``folder`` (whose relative path is ``rel``), sorted.
 
-    def list_files(self, prefix: str) -> list[str]:
-        prefix = safe_relpath(prefix)
-        folder = self._resolve(prefix)
+        Never descends through a symlinked folder (no loops); links leading outside the root are
+        skipped and recorded in ``rejected``. scandir entries know whether they are links
+        without another syscall per file: a datasource can hold a million images.
+        """
         found: list[str] = []
-        # scandir's entries know whether they are links without another syscall: a predictions
-        # folder can hold 100,000 files.
-        stack = [(str(folder), prefix)]
+        stack = [(folder, rel)]
         while stack:
-            path, rel = stack.pop()
+            path, here = stack.pop()
             try:
                 entries = list(os.scandir(path))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             for entry in entries:
-                name = f"{rel}/{entry.name}"
+                if skip_hidden and entry.name.startswith("."):
+                    continue
+                name = f"{here}/{entry.name}" if here else entry.name
                 if entry.is_symlink():
+                    is_dir = entry.is_dir()
                     if not self._inside(Path(entry.path).resolve()):
-                        self.rejected.append((name, f"symlink leads outside {self.root}"))
+                        kind = "symlinked folder" if is_dir else "symlink"
+                        self.rejected.append((name, f"{kind} leads outside {self.root}"))
                         continue
-                    if entry.is_dir():
-                        continue  # never descend through links: no loops
+                    if is_dir:
+                        continue
                 if entry.is_dir():
                     stack.append((entry.path, name))
                 else:
                     found.append(name)
         found.sort()
         return found
+
+    def list_images(self) -> list[str]:
+        self.rejected = []
+        return [name for name in self._walk(str(self.root), "", skip_hidden=True) if is_image(name)]
+
+    def list_files(self, prefix: str) -> list[str]:
+        prefix = safe_relpath(prefix)
+        return self._walk(str(self._resolve(prefix)), prefix, skip_hidden=False)
 
     def open(self, relpath: str) -> BinaryIO:
         return open(self._resolve(relpath), "rb")
