@@ -37,3 +37,10 @@ class InputError(WinnowError):
 
 class UnsafePathError(InputError):
     """A path would leave its root (``..``, absolute path, or an escaping symlink)."""
+
+
+class Canceled(WinnowError):
+    """The run was stopped on request (the web app's cancel button); nothing was selected."""
+
+    def __init__(self, message: str = "canceled by the user"):
+        super().__init__(message)

@@ -95,3 +95,51 @@ def write_predictions(
             target.parent.mkdir(parents=True, exist_ok=True)
             predictions = _singletons(rng, task_type, len(categories), width, height)
             target.write_text(json.dumps({"file_name": name, "predictions": predictions}))
+
+
+def write_digits(root: Path, size: int = 32) -> tuple[list[str], np.ndarray]:
+    """scikit-learn's bundled handwritten digits (1,797 real 8x8 scans) as ``size`` px grey PNGs.
+
+    Returns (file names, labels 0-9) in the same order. Real images without a download.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    root.mkdir(parents=True, exist_ok=True)
+    names = []
+    for index, pixels in enumerate(digits.images):  # float 0-16
+        name = f"{index:04d}.png"
+        image = Image.fromarray((pixels * 255 / 16).astype(np.uint8))
+        image.resize((size, size), Image.BILINEAR).save(root / name)
+        names.append(name)
+    return names, digits.target
+
+
+def write_digit_predictions(root: Path, names: list[str], task: str = "digits-classifier", n_train: int = 50, seed: int = 0) -> float:
+    """Classification predictions of a small model trained on ``n_train`` labelled digits.
+
+    A logistic regression on the raw pixels of a few images: good enough to be right most of the
+    time, unsure on the hard digits, which is what active learning should pick. Writes
+    ``root/.lightly/predictions`` for ``names`` (as written by :func:`write_digits`) and returns
+    the model's accuracy on the images it did not see.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    digits = load_digits()
+    rng = np.random.default_rng(seed)
+    train = rng.choice(len(digits.target), size=n_train, replace=False)
+    model = LogisticRegression(max_iter=2000).fit(digits.data[train], digits.target[train])
+    probabilities = np.zeros((len(digits.target), 10))
+    probabilities[:, model.classes_] = model.predict_proba(digits.data)
+    rest = np.setdiff1d(np.arange(len(digits.target)), train)
+    accuracy = float((probabilities[rest].argmax(1) == digits.target[rest]).mean())
+    folder = root / PREDICTIONS_DIR / task
+    folder.mkdir(parents=True, exist_ok=True)
+    (root / PREDICTIONS_DIR / "tasks.json").write_text(json.dumps([task]))
+    schema = {"task_type": "classification", "categories": [{"id": i, "name": str(i)} for i in range(10)]}
+    (folder / "schema.json").write_text(json.dumps(schema))
+    for name, p in zip(names, probabilities[: len(names)]):
+        prediction = {"category_id": int(p.argmax()), "probabilities": [round(float(v), 5) for v in p]}
+        (folder / (posixpath.splitext(name)[0] + ".json")).write_text(json.dumps({"file_name": name, "predictions": [prediction]}))
+    return accuracy

@@ -19,10 +19,7 @@ with seed 2).
 
 import io
 
-import numpy as np
 import torch
-from PIL import Image
-from sklearn.datasets import load_digits
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -32,6 +29,7 @@ from selection_engine.embedding.training import train_simclr
 from selection_engine.formats.embeddings import normalize
 from selection_engine.progress import Reporter
 from selection_engine.sources import LocalSource
+from selection_engine.synthetic import write_digits
 
 SIZE = 32
 SEED = 0
@@ -54,19 +52,6 @@ SETTINGS = [
     "lightly.collate.random_gray_scale=0",
     "lightly.collate.gaussian_blur=0",
 ]
-
-
-def write_digits(root):
-    """The digits as SIZE×SIZE grey PNGs: (file names, labels) in the same order."""
-    digits = load_digits()
-    root.mkdir()
-    names = []
-    for index, pixels in enumerate(digits.images):  # float 0-16
-        name = f"{index:04d}.png"
-        image = Image.fromarray((pixels * 255 / 16).astype(np.uint8))
-        image.resize((SIZE, SIZE), Image.BILINEAR).save(root / name)
-        names.append(name)
-    return names, digits.target
 
 
 def knn_accuracy(model, source, names, labels):

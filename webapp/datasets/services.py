@@ -1,0 +1,155 @@
+"""Writes and checks on datasets: datasources, connection tests, the tasks of a dataset.
+
+The same functions serve the pages, the API and the worker; they raise Django's
+``ValidationError`` keyed by field for bad input, so forms and serializers show it in place.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from selection_engine.errors import WinnowError
+from selection_engine.formats.predictions import load_predictions, read_task_names
+from selection_engine.sources import OverlaySource, Source, source_from_spec
+
+from .models import Dataset, PredictionTask
+
+#: Datasource fields; editing any of them points the dataset at other images.
+SOURCE_FIELDS = ("source_type", "path", "bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key")
+
+
+def allowed_local_path(path: str) -> Path:
+    """The real path of a local datasource, or a ValidationError saying why it is refused.
+
+    The path must exist, be a folder, and lie (after resolving symlinks) under one of the
+    deployment's ``WINNOW_DATASOURCE_ROOTS``.
+    """
+    if not path or not path.strip():
+        raise ValidationError({"path": "A local datasource needs the path of a folder."})
+    given = Path(path.strip()).expanduser()
+    if not given.is_absolute():
+        raise ValidationError({"path": f"{path} is not an absolute path."})
+    real = given.resolve()
+    roots = settings.DATASOURCE_ROOTS
+    if not any(real == root or root in real.parents for root in roots):
+        allowed = ", ".join(str(r) for r in roots) or "none configured"
+        raise ValidationError(
+            {"path": f"{path} is not under an allowed datasource root ({allowed}); ask your admin to add it to WINNOW_DATASOURCE_ROOTS."}
+        )
+    if not real.is_dir():
+        raise ValidationError({"path": f"{path} does not exist or is not a folder."})
+    return real
+
+
+def clean_datasource(dataset: Dataset) -> None:
+    """Normalise and check the datasource fields of an unsaved or edited dataset."""
+    if dataset.source_type == Dataset.LOCAL:
+        dataset.path = str(allowed_local_path(dataset.path))
+        for name in SOURCE_FIELDS[2:]:
+            setattr(dataset, name, "")
+    elif dataset.source_type == Dataset.S3:
+        dataset.path = ""
+        dataset.prefix = dataset.prefix.strip().strip("/")
+        try:
+            source_from_spec(dataset.datasource_spec())
+        except WinnowError as exc:
+            key = getattr(exc, "key", "").removeprefix("datasource.") or "bucket"
+            raise ValidationError({key if key in SOURCE_FIELDS else "bucket": getattr(exc, "reason", str(exc))}) from None
+    else:
+        raise ValidationError({"source_type": f"Unknown datasource type {dataset.source_type!r}."})
+
+
+def engine_source(dataset: Dataset) -> Source:
+    """The engine's view of the dataset: its datasource with uploaded ``.lightly`` files on top.
+
+    A local path is checked against the allowed roots again: a symlink may have moved since.
+    """
+    if dataset.source_type == Dataset.LOCAL:
+        try:
+            allowed_local_path(dataset.path)
+        except ValidationError as exc:
+            raise WinnowError(" ".join(exc.messages)) from None
+    return OverlaySource(source_from_spec(dataset.datasource_spec()), dataset.uploads_dir)
+
+
+def save_dataset(dataset: Dataset, changed: set[str] | None = None) -> Dataset:
+    """Create or update a dataset; ``changed`` names the edited fields (None: all, i.e. new)."""
+    moved = changed is None or bool(changed & set(SOURCE_FIELDS))
+    if moved:
+        clean_datasource(dataset)
+    with transaction.atomic():
+        dataset.save()
+    if moved and changed is not None:
+        forget_thumbnails(dataset)
+    return dataset
+
+
+def delete_dataset(dataset: Dataset) -> None:
+    """Delete the dataset, its uploads and thumbnails (never the datasource's own files)."""
+    uploads, pk = dataset.uploads_dir, dataset.pk
+    forget_thumbnails(dataset)
+    dataset.delete()
+    shutil.rmtree(uploads, ignore_errors=True)
+    (settings.DATA_DIR / "uploads" / f"{pk}.lock").unlink(missing_ok=True)
+
+
+def forget_thumbnails(dataset: Dataset) -> None:
+    shutil.rmtree(settings.DATA_DIR / "thumbnails" / str(dataset.pk), ignore_errors=True)
+
+
+@dataclass
+class ConnectionReport:
+    ok: bool
+    image_count: int = 0
+    examples: list[str] = field(default_factory=list)
+    error: str = ""
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def test_connection(dataset: Dataset, n_examples: int = 8) -> ConnectionReport:
+    """List the datasource: how many images, a few names to show, or why it cannot be read.
+
+    Also refreshes the dataset's image count and its list of prediction tasks.
+    """
+    try:
+        source = engine_source(dataset)
+        images = source.list_images()
+    except WinnowError as exc:
+        return ConnectionReport(ok=False, error=str(exc))
+    except Exception as exc:  # boto/network errors: show them, never a 500
+        return ConnectionReport(ok=False, error=f"{type(exc).__name__}: {exc}")
+    dataset.image_count = len(images)
+    dataset.save(update_fields=["image_count", "updated_at"])
+    report = ConnectionReport(ok=True, image_count=len(images), examples=images[:n_examples], rejected=list(source.rejected))
+    try:
+        refresh_tasks(dataset, source, images)
+    except WinnowError as exc:
+        report.error = f"The predictions in the datasource could not be read: {exc}"
+    return report
+
+
+def refresh_tasks(dataset: Dataset, source: Source, images: list[str]) -> list[PredictionTask]:
+    """Re-read the tasks (type, categories, coverage) from the dataset's ``.lightly`` files."""
+    loaded = load_predictions(source, images, tasks=read_task_names(source), known_images=images)
+    tasks = [
+        PredictionTask(
+            dataset=dataset,
+            name=name,
+            task_type=schema.task_type,
+            categories=schema.category_names,
+            n_files=loaded.n_files.get(name, 0),
+            coverage=loaded.coverage(name),
+            n_images=len(images),
+        )
+        for name, schema in loaded.schemas.items()
+    ]
+    with transaction.atomic():
+        dataset.tasks.all().delete()
+        PredictionTask.objects.bulk_create(tasks)
+    return tasks

@@ -1,0 +1,112 @@
+"""Dataset pages: list, create, edit, delete, test the connection, upload predictions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import DatasetForm, UploadForm
+from .selectors import dataset_of, datasets_of
+from .uploads import receive_upload
+
+
+@login_required
+def dataset_list(request):
+    return render(request, "datasets/list.html", {"datasets": datasets_of(request.user)})
+
+
+def _save(request, form: DatasetForm, template: str, context: dict):
+    if form.is_valid():
+        dataset = form.save(commit=False)
+        dataset.owner = request.user
+        try:
+            services.save_dataset(dataset, set(form.changed_data) if form.instance.pk else None)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            report = services.test_connection(dataset)
+            if report.ok:
+                messages.success(request, f"Saved. The datasource holds {report.image_count} images.")
+            else:
+                messages.warning(request, f"Saved, but the datasource cannot be read: {report.error}")
+            return redirect("datasets:detail", pk=dataset.pk)
+    return render(request, template, {"form": form, **context})
+
+
+@login_required
+def dataset_create(request):
+    form = DatasetForm(request.POST or None, owner=request.user)
+    if request.method != "POST":
+        return render(request, "datasets/form.html", {"form": form, "title": "New dataset"})
+    return _save(request, form, "datasets/form.html", {"title": "New dataset"})
+
+
+@login_required
+def dataset_edit(request, pk: int):
+    dataset = dataset_of(request.user, pk)
+    form = DatasetForm(request.POST or None, instance=dataset, owner=request.user)
+    context = {"title": f"Edit {dataset.name}", "dataset": dataset}
+    if request.method != "POST":
+        return render(request, "datasets/form.html", {"form": form, **context})
+    return _save(request, form, "datasets/form.html", context)
+
+
+@login_required
+def dataset_detail(request, pk: int):
+    dataset = dataset_of(request.user, pk)
+    return render(request, "datasets/detail.html", {
+        "dataset": dataset,
+        "tasks": dataset.tasks.all(),
+        "upload_form": UploadForm(),
+        "uploads": dataset.uploads.all()[:5],
+        "runs": dataset.runs.all()[:10],
+    })
+
+
+@login_required
+@require_POST
+def dataset_test(request, pk: int):
+    dataset = dataset_of(request.user, pk)
+    report = services.test_connection(dataset)
+    return render(request, "datasets/detail.html", {
+        "dataset": dataset,
+        "connection": report,
+        "tasks": dataset.tasks.all(),
+        "upload_form": UploadForm(),
+        "uploads": dataset.uploads.all()[:5],
+        "runs": dataset.runs.all()[:10],
+    })
+
+
+@login_required
+def dataset_delete(request, pk: int):
+    dataset = dataset_of(request.user, pk)
+    if request.method == "POST":
+        name = dataset.name
+        services.delete_dataset(dataset)
+        messages.success(request, f"Deleted dataset {name} (the images in its datasource were not touched).")
+        return redirect("datasets:list")
+    return render(request, "datasets/confirm_delete.html", {"dataset": dataset})
+
+
+@login_required
+@require_POST
+def dataset_upload(request, pk: int):
+    dataset = dataset_of(request.user, pk)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose a .zip file to upload.")
+        return redirect("datasets:detail", pk=pk)
+    upload = receive_upload(dataset, request.user, form.cleaned_data["archive"])
+    (messages.success if upload.accepted else messages.error)(request, f"{upload.filename}: {upload.summary}")
+    return redirect(f"{dataset_detail_url(pk)}#upload-{upload.pk}")
+
+
+def dataset_detail_url(pk: int) -> str:
+    from django.urls import reverse
+
+    return reverse("datasets:detail", kwargs={"pk": pk})

@@ -1,0 +1,86 @@
+"""The worker's side of live progress: the engine's callback and log stream, written to the Run.
+
+Writes are throttled (one UPDATE per ``interval`` seconds, or at a stage change) so a run over a
+million images does not hammer the database. A heartbeat thread keeps ``heartbeat_at`` fresh
+during long steps without progress calls, so only a dead worker looks stale. Each write also
+reads ``cancel_requested``; when set, the next progress call raises the engine's ``Canceled``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.db import connection
+from django.utils import timezone
+
+from selection_engine.errors import Canceled
+
+from .models import Run
+
+#: The log kept on the Run (the full log is log.txt in the run directory).
+MAX_LOG_CHARS = 1_000_000
+
+
+class RunProgress:
+    def __init__(self, run: Run, interval: float = 1.0, heartbeat_every: float = 15.0):
+        self.run_id = run.pk
+        self.interval = interval
+        self.heartbeat_every = heartbeat_every
+        self.state = {"stage": "", "progress_done": 0, "progress_total": 0, "progress_message": ""}
+        self.log = ""
+        self.cancel = False
+        self._last_write = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.stream = _LogStream(self)  # the engine's log stream
+        self._thread = threading.Thread(target=self._beat, name=f"run-{run.pk}-heartbeat", daemon=True)
+
+    # The engine's ProgressCallback.
+    def update(self, stage: str, done: int, total: int, message: str) -> None:
+        new_stage = stage != self.state["stage"]
+        self.state.update(stage=stage[:40], progress_done=done, progress_total=total, progress_message=message[:300])
+        if new_stage or time.monotonic() - self._last_write >= self.interval:
+            self.flush()
+        if self.cancel:
+            raise Canceled()
+
+    def append_log(self, text: str) -> None:
+        with self._lock:
+            self.log = (self.log + text)[-MAX_LOG_CHARS:]
+
+    def flush(self) -> None:
+        with self._lock:
+            self._last_write = time.monotonic()
+            Run.objects.filter(pk=self.run_id).update(log=self.log, heartbeat_at=timezone.now(), **self.state)
+            self.cancel = bool(Run.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True).first())
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.heartbeat_every):
+                self.flush()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> "RunProgress":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.flush()
+
+
+class _LogStream:
+    """A text stream for ``print``: lines go to the Run with the next throttled write."""
+
+    def __init__(self, progress: RunProgress):
+        self.progress = progress
+
+    def write(self, text: str) -> int:
+        self.progress.append_log(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass

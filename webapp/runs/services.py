@@ -1,0 +1,223 @@
+"""Writes on runs: schedule (validated by the engine), start, finish, cancel, re-run, load results.
+
+How a run flows (DESIGN.md): ``schedule_run`` validates the three documents with the engine and
+saves a queued Run → django-q2 runs ``tasks.execute_run`` → progress is written to the Run →
+``complete_run`` bulk-loads the selection for the gallery. A worker that vanishes is caught by
+``fail_stale_runs`` (no heartbeat for STALE_RUN_SECONDS).
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from selection_engine.config import RunConfig, resolve
+from selection_engine.errors import ConfigError, InputError
+from selection_engine.sources import safe_relpath
+
+from .models import Preset, Run, RunSample
+
+#: Worker keys naming files; in the web app they must stay inside the user's own folder.
+PATH_KEYS = ("embeddings", "relevant_filenames_file", "checkpoint")
+
+
+def user_dir(user) -> Path:
+    """The user's shared_dir: relative paths in configs, datapools and run outputs live here."""
+    return settings.DATA_DIR / "users" / str(user.pk)
+
+
+def runs_dir(user) -> Path:
+    return user_dir(user) / "runs"
+
+
+def _as_object(name: str, value: Any, allow_none: bool = False) -> dict | None:
+    if value is None or value == "":
+        return None if allow_none else {}
+    if not isinstance(value, dict):
+        raise ConfigError(name, f"must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def validate_configs(user, dataset, worker_config, lightly_config, selection_config, run_directory: str = "") -> RunConfig:
+    """The engine's RunConfig for these documents, or a ConfigError naming the bad key.
+
+    Besides the engine's own checks: file keys must be relative paths inside the user's folder,
+    and the active-learning tasks must exist in the dataset.
+    """
+    worker = dict(_as_object("worker_config", worker_config) or {})
+    lightly = _as_object("lightly_config", lightly_config)
+    selection = _as_object("selection_config", selection_config, allow_none=True)
+    for key in PATH_KEYS:
+        value = worker.get(key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a path, got {type(value).__name__}")
+        try:
+            relative = safe_relpath(value, key)
+        except InputError:
+            raise ConfigError(key, f"must be a path relative to your folder (e.g. runs/run-3/checkpoints/...), got {value!r}") from None
+        if not (user_dir(user) / relative).is_file():
+            raise ConfigError(key, f"no file {relative} in your folder")
+    pool = (worker.get("datapool") or {}).get("name") if isinstance(worker.get("datapool"), dict) else None
+    if pool and (not isinstance(pool, str) or "/" in pool or pool.startswith(".")):
+        raise ConfigError("datapool.name", f"must be a plain name (letters, digits, - and _), got {pool!r}")
+    worker["run_directory"] = run_directory  # the server names run directories
+    config = resolve(worker, lightly, selection, shared_dir=str(user_dir(user)), output_dir=str(runs_dir(user)))
+    _check_tasks(config, dataset)
+    return config
+
+
+def _check_tasks(config: RunConfig, dataset) -> None:
+    tasks = {t.name: t for t in dataset.tasks.all()}
+    available = ", ".join(sorted(tasks)) or "none: upload predictions on the dataset page first"
+    for i, spec in enumerate(config.selection.strategies):
+        task = spec.input.task
+        if spec.input.type not in ("SCORES", "PREDICTIONS") or not task:
+            continue
+        key = "active_learning.task_name" if not config.explicit_selection else f"selection_config.strategies[{i}].input.task"
+        if task not in tasks:
+            raise ConfigError(key, f"dataset {dataset.name} has no task {task!r} (available: {available})")
+        score = spec.input.score
+        if spec.input.type == "SCORES" and score and score not in tasks[task].score_names:
+            key = "active_learning.score_name" if not config.explicit_selection else f"selection_config.strategies[{i}].input.score"
+            raise ConfigError(key, f"task {task} ({tasks[task].task_type}) has no score {score!r}; choose one of {', '.join(tasks[task].score_names)}")
+
+
+def primary_score(config: RunConfig) -> str:
+    """The score column that orders the gallery: the first SCORES input of the selection."""
+    for spec in config.selection.strategies:
+        if spec.input.type == "SCORES":
+            return f"{spec.input.task}/{spec.input.score}" if spec.input.task else spec.input.column
+    return ""
+
+
+def schedule_run(user, dataset, worker_config=None, lightly_config=None, selection_config=None, rerun_of: Run | None = None) -> Run:
+    """Validate and queue a run; raises ConfigError (nothing is saved then)."""
+    if dataset.owner_id != user.pk:
+        raise PermissionError("not your dataset")
+    config = validate_configs(user, dataset, worker_config, lightly_config, selection_config)
+    with transaction.atomic():
+        run = Run.objects.create(
+            owner=user,
+            dataset=dataset,
+            worker_config=worker_config or {},
+            lightly_config=lightly_config or {},
+            selection_config=selection_config or None,
+            primary_score=primary_score(config),
+            rerun_of=rerun_of,
+        )
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def save_preset(user, dataset, name: str, worker_config, lightly_config, selection_config) -> Preset:
+    """Save (or overwrite) a named preset; the documents are validated like a run's."""
+    validate_configs(user, dataset, worker_config, lightly_config, selection_config)
+    preset, _ = Preset.objects.update_or_create(
+        owner=user, name=name,
+        defaults={"worker_config": worker_config or {}, "lightly_config": lightly_config or {}, "selection_config": selection_config},
+    )
+    return preset
+
+
+def _enqueue(run_id: int) -> None:
+    from django_q.tasks import async_task
+
+    task_id = async_task("webapp.runs.tasks.execute_run", run_id, task_name=f"run-{run_id}", group="runs")
+    Run.objects.filter(pk=run_id, task_id="").update(task_id=str(task_id or "")[:64])
+
+
+def rerun(run: Run) -> Run:
+    """A new run of the same dataset with the same submitted documents."""
+    return schedule_run(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, rerun_of=run)
+
+
+def cancel_run(run: Run) -> str:
+    """Cancel a queued run at once; ask a running one to stop at its next progress step."""
+    if Run.objects.filter(pk=run.pk, state=Run.QUEUED).update(
+        state=Run.CANCELED, error="Canceled by the user before it started.", finished_at=timezone.now()
+    ):
+        return "Canceled."
+    if Run.objects.filter(pk=run.pk, state=Run.RUNNING).update(cancel_requested=True):
+        return "Cancel requested: the run stops at its next progress step."
+    return f"The run has already {run.state}."
+
+
+def engine_config(run: Run) -> RunConfig:
+    return validate_configs(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, run_directory=f"run-{run.pk}")
+
+
+def start_run(run_id: int) -> Run | None:
+    """Move a queued run to running (atomically: a task delivered twice starts it once)."""
+    now = timezone.now()
+    started = Run.objects.filter(pk=run_id, state=Run.QUEUED).update(
+        state=Run.RUNNING, started_at=now, heartbeat_at=now, worker_host=socket.gethostname()[:255], stage="starting"
+    )
+    return Run.objects.select_related("dataset", "owner").get(pk=run_id) if started else None
+
+
+def finish_run(run: Run, state: str, error: str = "") -> None:
+    Run.objects.filter(pk=run.pk).update(state=state, error=error, finished_at=timezone.now())
+
+
+def fail_stale_runs() -> int:
+    """Fail running runs whose worker stopped sending heartbeats (killed, crashed, machine gone)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUN_SECONDS)
+    stale = Run.objects.filter(state=Run.RUNNING, heartbeat_at__lt=cutoff)
+    failed = 0
+    for run in stale:
+        failed += Run.objects.filter(pk=run.pk, state=Run.RUNNING, heartbeat_at__lt=cutoff).update(
+            state=Run.FAILED,
+            finished_at=timezone.now(),
+            error=(
+                f"The worker on {run.worker_host or 'an unknown host'} stopped responding during stage "
+                f"'{run.stage}' (last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC): it was stopped or "
+                "crashed. Re-run to try again."
+            ),
+        )
+    return failed
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def complete_run(run: Run, run_dir: Path, n_selected: int) -> None:
+    """Load the run's selection and scores into RunSample rows, then mark it completed."""
+    names = {"filenames": str, "reason": str, "nearest_selected": str}
+    selected = pd.read_csv(run_dir / "data/selected_samples.csv", dtype=names)
+    removed = pd.read_csv(run_dir / "removed_samples.csv", dtype=names, keep_default_na=False, na_values={"distance": [""]})
+    scores_path = run_dir / "data/scores.csv"
+    scores = pd.read_csv(scores_path, dtype=names).set_index("filenames") if scores_path.exists() else pd.DataFrame()
+    score_rows = {name: {k: _clean(v) for k, v in row.items()} for name, row in scores.to_dict("index").items()}
+    primary = run.primary_score
+    rows = []
+    for record in selected.to_dict("records"):
+        name = record.pop("filenames")
+        values = {**score_rows.get(name, {}), **{k: _clean(v) for k, v in record.items() if k not in ("rank", "reason")}}
+        rows.append(RunSample(run=run, filename=name, selected=True, rank=int(record["rank"]), score=values.get(primary),
+                              scores=values, reason=str(record.get("reason") or "")[:500]))
+    for record in removed.to_dict("records"):
+        name = record["filenames"]
+        values = score_rows.get(name, {})
+        extra = {"nearest_selected": record.get("nearest_selected") or None, "distance": _clean(float(record["distance"]))}
+        rows.append(RunSample(run=run, filename=name, selected=False, score=values.get(primary),
+                              scores={**values, **{k: v for k, v in extra.items() if v is not None}},
+                              reason=str(record.get("reason") or "")[:500]))
+    with transaction.atomic():
+        RunSample.objects.filter(run=run).delete()
+        RunSample.objects.bulk_create(rows, batch_size=2000)
+        Run.objects.filter(pk=run.pk).update(
+            state=Run.COMPLETED, n_selected=n_selected, finished_at=timezone.now(), stage="done", error=""
+        )

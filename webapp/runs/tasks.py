@@ -1,0 +1,41 @@
+"""The django-q2 task of a run: load the Run, call the engine, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+
+from selection_engine import pipeline
+from selection_engine.errors import Canceled, WinnowError
+
+from ..datasets.services import engine_source
+from . import services
+from .models import Run
+from .progress import RunProgress
+
+log = logging.getLogger(__name__)
+
+
+def execute_run(run_id: int) -> str:
+    run = services.start_run(run_id)
+    if run is None:
+        return f"run {run_id} was not queued (canceled or already started); nothing to do"
+    progress = RunProgress(run)
+    try:
+        with progress:
+            config = services.engine_config(run)
+            Run.objects.filter(pk=run.pk).update(run_dir=str(services.runs_dir(run.owner) / f"run-{run.pk}"))
+            result = pipeline.run(
+                config, on_progress=progress.update, show_bars=False, stream=progress.stream, source=engine_source(run.dataset)
+            )
+        services.complete_run(run, result.run_dir, len(result.selected))
+        return "completed"
+    except Canceled:
+        services.finish_run(run, Run.CANCELED, "Canceled by the user while running.")
+        return "canceled"
+    except WinnowError as exc:
+        services.finish_run(run, Run.FAILED, str(exc))
+        return "failed"
+    except Exception as exc:  # a bug: keep the traceback in the worker log, tell the user plainly
+        log.exception("run %s failed with an internal error", run_id)
+        services.finish_run(run, Run.FAILED, f"Internal error ({type(exc).__name__}: {exc}); the worker log has the details.")
+        return "failed"

@@ -1,0 +1,214 @@
+"""Run pages: the list, one run with live progress, its artifacts, and the wizard."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from selection_engine.errors import ConfigError
+
+from ..datasets.selectors import dataset_of
+from . import selectors, services, wizard
+from .models import Preset, Run
+
+#: Lines of the log shown on the run page and in its JSON status.
+LOG_TAIL_LINES = 400
+
+
+@login_required
+def run_list(request):
+    services.fail_stale_runs()
+    return render(request, "runs/list.html", {"runs": selectors.runs_of(request.user)[:200]})
+
+
+def _status(run: Run) -> dict:
+    lines = run.log.splitlines()
+    return {
+        "id": run.pk,
+        "state": run.state,
+        "stage": run.stage,
+        "done": run.progress_done,
+        "total": run.progress_total,
+        "fraction": round(run.fraction_done, 4),
+        "message": run.progress_message,
+        "error": run.error,
+        "duration_s": round(run.duration_s, 1) if run.duration_s is not None else None,
+        "n_selected": run.n_selected,
+        "finished": run.is_finished,
+        "log_tail": "\n".join(lines[-LOG_TAIL_LINES:]),
+    }
+
+
+@login_required
+def run_detail(request, pk: int):
+    services.fail_stale_runs()
+    run = selectors.run_of(request.user, pk)
+    return render(request, "runs/detail.html", {
+        "run": run,
+        "status": _status(run),
+        "artifacts": selectors.artifacts_of(run) if run.is_finished else [],
+        "configs": {
+            "worker_config": json.dumps(run.worker_config, indent=2),
+            "lightly_config": json.dumps(run.lightly_config, indent=2),
+            "selection_config": json.dumps(run.selection_config, indent=2),
+        },
+    })
+
+
+@login_required
+def run_status(request, pk: int):
+    services.fail_stale_runs()
+    return JsonResponse(_status(selectors.run_of(request.user, pk)))
+
+
+@login_required
+@require_POST
+def run_cancel(request, pk: int):
+    messages.info(request, services.cancel_run(selectors.run_of(request.user, pk)))
+    return redirect("runs:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def run_rerun(request, pk: int):
+    run = selectors.run_of(request.user, pk)
+    try:
+        new = services.rerun(run)
+    except ConfigError as exc:
+        messages.error(request, f"Cannot re-run: {exc}")
+        return redirect("runs:detail", pk=pk)
+    messages.success(request, f"Queued run {new.pk} with the configs of run {run.pk}.")
+    return redirect("runs:detail", pk=new.pk)
+
+
+@login_required
+def run_artifact(request, pk: int, name: str):
+    run = selectors.run_of(request.user, pk)
+    path = selectors.artifact_path(run, name)
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if content_type.startswith("text/") or path.suffix in (".csv", ".json", ".txt"):
+        content_type = {".csv": "text/csv", ".json": "application/json"}.get(path.suffix, "text/plain") + "; charset=utf-8"
+    inline = path.suffix in (".pdf", ".png", ".jpg", ".txt", ".json")
+    return FileResponse(open(path, "rb"), content_type=content_type, as_attachment=not inline, filename=path.name)
+
+
+# -- the wizard ------------------------------------------------------------------------------
+
+def _step_url(step: str) -> str:
+    return reverse("runs:wizard", kwargs={"step": step})
+
+
+@login_required
+def wizard_start(request):
+    state = wizard.WizardState(request.session)
+    if request.GET.get("dataset"):
+        dataset = dataset_of(request.user, int(request.GET["dataset"]))
+        state.clear()
+        wizard.WizardState(request.session).save("dataset", {"dataset": dataset.pk, "preset": None})
+    return redirect(_step_url("dataset"))
+
+
+def _form_for(step: str, request, answers: dict, data=None):
+    initial = answers.get(step)
+    if step == "dataset":
+        return wizard.DatasetStep(data, initial=initial, user=request.user)
+    dataset_pk = answers.get("dataset", {}).get("dataset")
+    if dataset_pk is None:
+        return None
+    dataset = dataset_of(request.user, dataset_pk)
+    if step == "method":
+        return wizard.MethodStep(data, initial=initial)
+    if step == "task":
+        return wizard.TaskStep(data, initial=initial, dataset=dataset, required=wizard.needs_task(answers))
+    if step == "stopping":
+        strategies = answers.get("method", {}).get("method") == "strategies"
+        return wizard.StoppingStep(data, initial=initial, strategies=strategies)
+    if step == "embeddings":
+        return wizard.EmbeddingsStep(data, initial=initial, user=request.user)
+    if step == "options":
+        return wizard.OptionsStep(data, initial=initial)
+    if step == "review":
+        review = wizard.WizardState(request.session).review()
+        if review is None:
+            documents = wizard.build_configs(answers, dataset)
+            review = {name: json.dumps(doc, indent=2) for name, doc in zip(("worker_config", "lightly_config", "selection_config"), documents)}
+        return wizard.ReviewStep(data, initial=review)
+    raise Http404("No such step")
+
+
+@login_required
+def wizard_step(request, step: str):
+    if step not in wizard.STEPS:
+        raise Http404("No such step")
+    state = wizard.WizardState(request.session)
+    answers = state.answers()
+    form = _form_for(step, request, answers, request.POST if request.method == "POST" else None)
+    if form is None:  # a later step before the dataset was chosen
+        return redirect(_step_url("dataset"))
+    index = wizard.STEPS.index(step)
+    action = request.POST.get("action", "next")
+    if request.method == "POST":
+        if action == "back":
+            if step == "review":
+                state.save_review({k: request.POST.get(k, "") for k in ("worker_config", "lightly_config", "selection_config")})
+            elif form.is_valid():
+                state.save(step, wizard.storable(form.cleaned_data))
+            return redirect(_step_url(wizard.STEPS[max(index - 1, 0)]))
+        if form.is_valid():
+            if step == "review":
+                return _review_submit(request, state, form, action)
+            state.save(step, wizard.storable(form.cleaned_data))
+            if step == "dataset" and form.cleaned_data.get("preset"):
+                preset: Preset = form.cleaned_data["preset"]
+                state.save_review({
+                    "worker_config": json.dumps(preset.worker_config, indent=2),
+                    "lightly_config": json.dumps(preset.lightly_config, indent=2),
+                    "selection_config": json.dumps(preset.selection_config, indent=2),
+                })
+                return redirect(_step_url("review"))
+            return redirect(_step_url(wizard.STEPS[index + 1]))
+    dataset_pk = answers.get("dataset", {}).get("dataset")
+    return render(request, "runs/wizard_step.html", {
+        "form": form,
+        "step": step,
+        "title": wizard.TITLES[step],
+        "steps": [(s, wizard.TITLES[s], s in answers or s == step) for s in wizard.STEPS],
+        "index": index,
+        "first": index == 0,
+        "last": step == "review",
+        "dataset": dataset_of(request.user, dataset_pk) if dataset_pk else None,
+    })
+
+
+def _review_submit(request, state: wizard.WizardState, form: wizard.ReviewStep, action: str):
+    data = form.cleaned_data
+    state.save_review({k: request.POST.get(k, "") for k in ("worker_config", "lightly_config", "selection_config")})
+    dataset = dataset_of(request.user, state.answers()["dataset"]["dataset"])
+    documents = (data["worker_config"], data["lightly_config"], data["selection_config"])
+    if action == "preset" and not data.get("preset_name"):
+        form.add_error("preset_name", "Give the preset a name.")
+    else:
+        try:
+            if action == "preset":
+                services.save_preset(request.user, dataset, data["preset_name"], *documents)
+                messages.success(request, f"Saved preset {data['preset_name']}.")
+                return redirect(_step_url("review"))
+            run = services.schedule_run(request.user, dataset, *documents)
+        except ConfigError as exc:
+            form.add_error(None, str(exc))
+        else:
+            state.clear()
+            messages.success(request, f"Run {run.pk} is queued.")
+            return redirect("runs:detail", pk=run.pk)
+    return render(request, "runs/wizard_step.html", {
+        "form": form, "step": "review", "title": wizard.TITLES["review"],
+        "steps": [(s, wizard.TITLES[s], True) for s in wizard.STEPS],
+        "index": len(wizard.STEPS) - 1, "first": False, "last": True, "dataset": dataset,
+    })

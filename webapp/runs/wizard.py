@@ -1,0 +1,298 @@
+"""The run wizard: one form per step, and the three config documents its answers produce.
+
+Steps: dataset → method → task → stopping → embeddings → options → review. Answers live in the
+session (``WizardState``) so Back and Forward keep them; the review step shows the documents
+from :func:`build_configs` as editable JSON, and the engine validates them before queueing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django import forms
+
+from selection_engine.config.documents import MODEL_NAMES
+from selection_engine.scoring import SCORE_NAMES
+
+from ..datasets.models import Dataset
+from ..datasets.selectors import datasets_of
+from . import selectors
+from .models import Preset
+
+STEPS = ("dataset", "method", "task", "stopping", "embeddings", "options", "review")
+TITLES = {
+    "dataset": "Dataset",
+    "method": "Method",
+    "task": "Active-learning task",
+    "stopping": "Stopping condition",
+    "embeddings": "Embeddings and training",
+    "options": "Options",
+    "review": "Review",
+}
+SESSION_KEY = "run_wizard"
+ALL_SCORE_NAMES = sorted({name for names in SCORE_NAMES.values() for name in names})
+
+
+class DatasetStep(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), empty_label=None)
+    preset = forms.ModelChoiceField(
+        queryset=Preset.objects.none(), required=False, empty_label="(none: build the configs step by step)",
+        help_text="Start from saved configs: jumps to the review step.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = datasets_of(user)
+        self.fields["preset"].queryset = Preset.objects.filter(owner=user)
+
+
+class MethodStep(forms.Form):
+    method = forms.ChoiceField(
+        choices=[
+            ("coral", "Coral: diverse and uncertain (needs predictions)"),
+            ("coreset", "Coreset: as diverse as possible"),
+            ("random", "Random"),
+            ("strategies", "Strategies: combine diversity, scores and class balance"),
+        ],
+        widget=forms.RadioSelect,
+        initial="coral",
+    )
+    use_diversity = forms.BooleanField(required=False, initial=True, label="Diversity of the embeddings")
+    use_scores = forms.BooleanField(required=False, initial=True, label="Weight by an active-learning score")
+    balance_classes = forms.BooleanField(required=False, label="Balance the predicted classes evenly")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("method") == "strategies" and not (data.get("use_diversity") or data.get("use_scores") or data.get("balance_classes")):
+            raise forms.ValidationError("Choose at least one strategy.")
+        return data
+
+
+def needs_task(answers: dict) -> bool:
+    method = answers.get("method", {})
+    if method.get("method") == "coral":
+        return True
+    return method.get("method") == "strategies" and bool(method.get("use_scores") or method.get("balance_classes"))
+
+
+class TaskStep(forms.Form):
+    task_name = forms.ChoiceField(required=False, label="Task")
+    score_name = forms.ChoiceField(required=False, label="Score", initial="uncertainty_margin")
+
+    def __init__(self, *args, dataset: Dataset, required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tasks = {t.name: t for t in dataset.tasks.all()}
+        self.required = required
+        self.fields["task_name"].choices = [("", "(none)")] + [
+            (t.name, f"{t.name} ({t.task_type}, {t.coverage} of {t.n_images} images)") for t in self.tasks.values()
+        ]
+        names = sorted({s for t in self.tasks.values() for s in t.score_names}) or ALL_SCORE_NAMES
+        self.fields["score_name"].choices = [(s, s) for s in names]
+
+    def clean(self):
+        data = super().clean()
+        task = data.get("task_name")
+        if self.required and not task:
+            if not self.tasks:
+                raise forms.ValidationError(
+                    "This method needs predictions, and this dataset has none: upload them on the dataset page, "
+                    "or go back and choose coreset or random."
+                )
+            self.add_error("task_name", "Choose the task whose predictions score the images.")
+        if task and data.get("score_name") not in self.tasks[task].score_names:
+            self.add_error("score_name", f"Task {task} ({self.tasks[task].task_type}) has the scores {', '.join(self.tasks[task].score_names)}.")
+        return data
+
+
+def parse_n_samples(text: str) -> int | float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise forms.ValidationError(f"{text!r} is not a number: give a count (e.g. 100) or a fraction (e.g. 0.1).") from None
+    if value.is_integer() and value >= 1:
+        return int(value)
+    if 0 < value < 1:
+        return value
+    raise forms.ValidationError(f"{text} is neither a count >= 1 nor a fraction between 0 and 1.")
+
+
+class StoppingStep(forms.Form):
+    n_samples = forms.CharField(
+        required=False, initial="0.1", label="Number of samples",
+        help_text="A count (e.g. 100) or a fraction of the dataset (e.g. 0.1).",
+    )
+    min_distance = forms.FloatField(
+        required=False, min_value=0, label="Minimum distance",
+        help_text="Stop once every remaining image lies closer than this to a selected one (optional).",
+    )
+
+    def __init__(self, *args, strategies: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.strategies = strategies
+
+    def clean_n_samples(self):
+        return parse_n_samples(self.cleaned_data.get("n_samples"))
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data.get("n_samples") is None and data.get("min_distance") is None:
+            raise forms.ValidationError("Set the number of samples, a minimum distance, or both.")
+        if self.strategies and data.get("n_samples") is None and not data.get("min_distance"):
+            self.add_error("n_samples", "Strategies need a number of samples.")
+        return data
+
+
+class EmbeddingsStep(forms.Form):
+    model_name = forms.ChoiceField(choices=[(m, m) for m in MODEL_NAMES], initial="resnet-18", label="Backbone")
+    num_ftrs = forms.IntegerField(min_value=2, max_value=2048, initial=32, label="Embedding size")
+    input_size = forms.IntegerField(min_value=16, max_value=1024, initial=64, label="Input size (pixels)")
+    enable_training = forms.BooleanField(required=False, label="Train the backbone on this dataset first (SimCLR)")
+    max_epochs = forms.IntegerField(min_value=1, max_value=1000, initial=10, label="Training epochs")
+    checkpoint = forms.ChoiceField(required=False, label="Start from the checkpoint of an earlier run")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["checkpoint"].choices = [("", "(none: random weights)")] + selectors.checkpoints_of(user)
+
+
+class OptionsStep(forms.Form):
+    enable_corruptness_check = forms.BooleanField(required=False, initial=True, label="Skip corrupt images")
+    remove_exact_duplicates = forms.BooleanField(required=False, initial=True, label="Remove exact duplicates")
+    dump_dataset = forms.BooleanField(required=False, label="Copy the selected images into the run's output")
+    invalid_predictions = forms.ChoiceField(
+        choices=[("fail", "Fail the run"), ("skip", "Skip the bad files")], initial="fail",
+        label="Invalid prediction files",
+    )
+    n_example_images = forms.IntegerField(min_value=0, max_value=50, initial=6, label="Example images in the report")
+    datapool = forms.SlugField(
+        required=False, label="Datapool",
+        help_text="A name: later runs with the same datapool do not pick the same images again.",
+    )
+
+
+def _json_field(label: str, required: bool = True) -> forms.CharField:
+    return forms.CharField(label=label, required=required, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "json"}))
+
+
+class ReviewStep(forms.Form):
+    worker_config = _json_field("Worker config")
+    lightly_config = _json_field("Lightly config")
+    selection_config = _json_field("Selection config", required=False)
+    preset_name = forms.CharField(required=False, max_length=100, label="Save as preset named")
+
+    def clean(self):
+        data = super().clean()
+        for name in ("worker_config", "lightly_config", "selection_config"):
+            text = (data.get(name) or "").strip()
+            if not text or text == "null":
+                data[name] = None
+                continue
+            try:
+                data[name] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                self.add_error(name, f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.")
+                continue
+            if not isinstance(data[name], dict):
+                self.add_error(name, "Must be a JSON object ({...}).")
+        return data
+
+
+def build_configs(answers: dict, dataset: Dataset) -> tuple[dict, dict, dict | None]:
+    """(worker_config, lightly_config, selection_config or None) from the wizard's answers."""
+    method = answers.get("method", {})
+    task = answers.get("task", {})
+    stop = answers.get("stopping", {})
+    emb = answers.get("embeddings", {})
+    opts = answers.get("options", {})
+    worker: dict = {
+        "enable_corruptness_check": opts.get("enable_corruptness_check", True),
+        "remove_exact_duplicates": opts.get("remove_exact_duplicates", True),
+        "dump_dataset": opts.get("dump_dataset", False),
+        "n_example_images": opts.get("n_example_images", 6),
+        "enable_training": emb.get("enable_training", False),
+    }
+    if opts.get("invalid_predictions", "fail") != "fail":
+        worker["invalid_predictions"] = opts["invalid_predictions"]
+    if opts.get("datapool"):
+        worker["datapool"] = {"name": opts["datapool"]}
+    if emb.get("checkpoint"):
+        worker["checkpoint"] = emb["checkpoint"]
+    lightly = {
+        "model": {"name": emb.get("model_name", "resnet-18"), "num_ftrs": emb.get("num_ftrs", 32)},
+        "collate": {"input_size": emb.get("input_size", 64)},
+        "trainer": {"max_epochs": emb.get("max_epochs", 10)},
+    }
+    n, distance = stop.get("n_samples"), stop.get("min_distance")
+    task_name, score_name = task.get("task_name", ""), task.get("score_name", "uncertainty_margin")
+    if method.get("method", "coral") != "strategies":
+        worker["method"] = method.get("method", "coral")
+        worker["stopping_condition"] = {k: v for k, v in (("n_samples", n), ("min_distance", distance)) if v is not None}
+        if task_name:
+            worker["active_learning"] = {"task_name": task_name, "score_name": score_name}
+        return worker, lightly, None
+    selection: dict = {}
+    if isinstance(n, float):
+        selection["proportion_samples"] = n
+    elif n is not None:
+        selection["n_samples"] = n
+    strategies = []
+    if method.get("use_diversity"):
+        diversity = {"type": "DIVERSITY"}
+        if distance is not None:
+            diversity["stopping_condition_minimum_distance"] = distance
+        strategies.append({"input": {"type": "EMBEDDINGS"}, "strategy": diversity})
+    if method.get("use_scores") and task_name:
+        strategies.append({"input": {"type": "SCORES", "task": task_name, "score": score_name}, "strategy": {"type": "WEIGHTS"}})
+    if method.get("balance_classes") and task_name:
+        categories = next((t.categories for t in dataset.tasks.all() if t.name == task_name), [])
+        if categories:
+            share = round(1 / len(categories), 6)
+            strategies.append({
+                "input": {"type": "PREDICTIONS", "task": task_name, "name": "CLASS_DISTRIBUTION"},
+                "strategy": {"type": "BALANCE", "target": {c: share for c in categories}},
+            })
+    selection["strategies"] = strategies
+    return worker, lightly, selection
+
+
+@dataclass
+class WizardState:
+    """The wizard's answers in the session: {"answers": {step: cleaned data}, "review": {...}}."""
+
+    session: dict
+
+    @property
+    def data(self) -> dict:
+        return self.session.setdefault(SESSION_KEY, {"answers": {}, "review": None})
+
+    def answers(self) -> dict:
+        return self.data["answers"]
+
+    def save(self, step: str, values: dict) -> None:
+        data = self.data
+        if data["answers"].get(step) != values:
+            data["answers"][step] = values
+            if step != "review":
+                data["review"] = None  # the documents change with the answers
+        self.session.modified = True
+
+    def save_review(self, texts: dict | None) -> None:
+        self.data["review"] = texts
+        self.session.modified = True
+
+    def review(self) -> dict | None:
+        return self.data.get("review")
+
+    def clear(self) -> None:
+        self.session.pop(SESSION_KEY, None)
+
+
+def storable(cleaned: dict) -> dict:
+    """Cleaned form data as JSON for the session (model instances by primary key)."""
+    return {k: (v.pk if hasattr(v, "pk") else v) for k, v in cleaned.items()}

@@ -1,0 +1,173 @@
+"""Settings of the Winnow web app, all from environment variables with laptop-safe defaults.
+
+WINNOW_DATA_DIR           where the SQLite file, uploads, thumbnails and run outputs live (./var)
+DATABASE_URL              a database URL (default: SQLite in WINNOW_DATA_DIR)
+WINNOW_BROKER             "orm" (default: the database is the queue) or a redis:// URL
+WINNOW_DATASOURCE_ROOTS   folders a local datasource may point into, separated by ":" (default:
+                          WINNOW_DATA_DIR/datasources)
+WINNOW_MAX_UPLOAD_MB      size limit of one predictions/metadata upload (default 200)
+WINNOW_WORKERS            django-q2 worker processes per cluster (default 1: a run uses every core)
+SECRET_KEY, DEBUG, ALLOWED_HOSTS
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("WINNOW_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the data dir."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _flag("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "webapp.accounts",
+    "webapp.datasets",
+    "webapp.runs",
+    "webapp.gallery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+WSGI_APPLICATION = "webapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'winnow.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write to one file: WAL lets readers go on during a write,
+    # and IMMEDIATE transactions wait for the lock instead of failing half-way.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cross-process cache: django-q2 keeps its cluster statistics (worker heartbeats) here, so the
+# web process can show them. The table is made by `manage.py createcachetable`.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "winnow_cache"}}
+
+BROKER = os.environ.get("WINNOW_BROKER", "orm")
+WORKERS = int(os.environ.get("WINNOW_WORKERS", "1"))
+#: A run may take this long before django-q2 stops it (seconds).
+RUN_TIMEOUT = int(os.environ.get("WINNOW_RUN_TIMEOUT", str(24 * 3600)))
+Q_CLUSTER = {
+    "name": "winnow",
+    "workers": WORKERS,
+    "recycle": 50,
+    "timeout": RUN_TIMEOUT,
+    "retry": RUN_TIMEOUT + 600,  # must exceed timeout, or a long run would be started twice
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Tasks",
+}
+if BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+else:
+    Q_CLUSTER["redis"] = BROKER
+Q_CLUSTER["sync"] = _flag("WINNOW_SYNC_TASKS", False)  # tests only: run tasks in the caller
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "datasets:list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve straight from static/ without collectstatic
+
+#: Folders a local datasource may point into.
+DATASOURCE_ROOTS = [
+    Path(p).expanduser().resolve()
+    for p in os.environ.get("WINNOW_DATASOURCE_ROOTS", str(DATA_DIR / "datasources")).split(os.pathsep)
+    if p.strip()
+]
+MAX_UPLOAD_BYTES = int(float(os.environ.get("WINNOW_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+#: A running run whose worker has not written for this long is failed (its worker is gone).
+STALE_RUN_SECONDS = int(os.environ.get("WINNOW_STALE_RUN_SECONDS", "180"))
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
