@@ -95,28 +95,52 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def target_path(entry: str) -> str | None:
-    """Where a zip entry goes inside the upload folder (``.lightly/...``), None to ignore it.
-
-    Raises UploadRejected for an entry that would leave its folder.
-    """
+def _safe_name(entry: str) -> str:
     try:
-        name = safe_relpath(entry.replace("\\", "/"), "zip entry")
+        return safe_relpath(entry.replace("\\", "/"), "zip entry")
     except InputError:
         raise UploadRejected(f"{entry}: unsafe path (absolute or with '..'); the archive was not unpacked.") from None
-    parts = PurePosixPath(name).parts
-    if any(part in _IGNORED or part + "/" in _IGNORED for part in parts):
-        return None
+
+
+def _lightly_path(parts: tuple[str, ...]) -> str | None:
+    """``.lightly/...`` for entries of a .lightly folder or of its inside (predictions/, metadata/)."""
     if ".lightly" in parts:
         return "/".join(parts[parts.index(".lightly"):])
     for i, part in enumerate(parts[:-1]):
         if part in ("predictions", "metadata"):
             return "/".join((".lightly", *parts[i:]))
-    if parts[-1] == "tasks.json":
-        return TASKS_JSON
-    if len(parts) >= 2:  # <task>/<file>, possibly inside one enclosing folder
-        return "/".join((PREDICTIONS, *parts[-2:]))
-    raise UploadRejected(f"{entry}: a file at the top of the archive; put it in a task folder or a .lightly folder.")
+    return None
+
+
+def target_paths(entries: list[str]) -> dict[str, str]:
+    """Entry name → where it goes inside the upload folder (``.lightly/...``); ignored entries left out.
+
+    A folder holding a ``schema.json`` outside any ``.lightly``/``predictions`` folder is a single
+    task folder, named after itself. Raises UploadRejected for an entry that would leave its
+    folder or that has no place.
+    """
+    names = {entry: PurePosixPath(_safe_name(entry)).parts for entry in entries}
+    task_roots = {
+        parts[:-1] for parts in names.values()
+        if parts[-1] == "schema.json" and len(parts) >= 2 and _lightly_path(parts) is None
+    }
+    targets = {}
+    for entry, parts in names.items():
+        if any(part in _IGNORED or part + "/" in _IGNORED for part in parts):
+            continue
+        target = _lightly_path(parts)
+        if target is None:
+            root = next((r for r in task_roots if parts[: len(r)] == r), None)
+            if root is not None:
+                target = "/".join((PREDICTIONS, root[-1], *parts[len(root):]))
+            elif parts[-1] == "tasks.json":
+                target = TASKS_JSON
+            else:
+                raise UploadRejected(
+                    f"{entry}: not inside a .lightly folder or a task folder (a folder with a schema.json)."
+                )
+        targets[entry] = target
+    return targets
 
 
 def _plan(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -129,11 +153,13 @@ def _plan(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     unpacked = sum(i.file_size for i in infos)
     if unpacked > settings.MAX_UPLOAD_BYTES * MAX_EXPANSION:
         raise UploadRejected(f"The archive would unpack to {unpacked / 2**20:.0f} MB, more than {MAX_EXPANSION}x the upload limit.")
-    plan: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         if _is_symlink(info):
             raise UploadRejected(f"{info.filename}: symbolic links are not accepted in uploads.")
-        target = target_path(info.filename)
+    targets = target_paths([i.filename for i in infos])
+    plan: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        target = targets.get(info.filename)
         if target is None:
             continue
         if target in plan:
