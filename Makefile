@@ -1,10 +1,10 @@
-# Winnow: `make test` sets everything up on a fresh machine and runs the whole suite.
+# Winnow: `make run` sets up and starts the web app + worker with a demo; `make test` runs every test.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test bench lint clean
+.PHONY: install run test bench lint clean
 
 install: $(STAMP)
 
@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Web server and django-q2 worker on SQLite, with the digits demo dataset and a demo run.
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py serve
 
 test: install
 	$(BIN)/pytest
@@ -25,7 +33,9 @@ bench: install
 	$(BIN)/python benchmarks/report.py
 
 lint: install
-	$(BIN)/python -m compileall -q selection_engine tests benchmarks
+	$(BIN)/python -m compileall -q selection_engine webapp tests benchmarks
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts

@@ -5,9 +5,21 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
 
 
 class Command(BaseCommand):
@@ -20,34 +32,36 @@ class Command(BaseCommand):
 
     def handle(self, host, port, no_worker, **options):
         python = sys.executable
-        children = []
+        children: dict[str, subprocess.Popen] = {}
         if not no_worker:
-            children.append(subprocess.Popen([python, "manage.py", "qcluster"], cwd=settings.BASE_DIR))
-        children.append(subprocess.Popen(
+            children["worker"] = subprocess.Popen([python, "manage.py", "qcluster"], cwd=settings.BASE_DIR)
+        children["web server"] = subprocess.Popen(
             [python, "-m", "gunicorn", "webapp.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
              "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
             cwd=settings.BASE_DIR,
-        ))
-        self.stdout.write(self.style.SUCCESS(f"Winnow is running at http://{host}:{port}/  (Ctrl-C stops it)"))
+        )
+        url = f"http://{host}:{port}/"
+        if _wait_until_up(url + "healthz", children["web server"]):
+            self.stdout.write(self.style.SUCCESS(f"Winnow is running at {url}  (Ctrl-C stops it)"))
 
         def stop(*_):
-            for child in children:
+            for child in children.values():
                 if child.poll() is None:
                     child.terminate()
 
         signal.signal(signal.SIGTERM, stop)
         try:
-            while all(child.poll() is None for child in children):
+            while all(child.poll() is None for child in children.values()):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
             stop()
-            for child in children:
+            for child in children.values():
                 try:
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     child.kill()
-        failed = [c.args[2] if len(c.args) > 2 else c.args for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-        if failed:
-            self.stderr.write(f"Stopped because a process exited: {failed}")
+        for name, child in children.items():
+            if child.returncode not in (0, -signal.SIGTERM):
+                self.stderr.write(f"The {name} exited with code {child.returncode}; everything was stopped.")
