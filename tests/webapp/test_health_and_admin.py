@@ -22,3 +22,10 @@ def test_the_admin_lists_every_winnow_model(client, completed_run):
             assert client.get(url).status_code == 200, url
     run_url = reverse("admin:runs_run_change", args=[completed_run.pk])
     assert client.get(run_url).status_code == 200
+
+
+def test_plotly_js_is_served_from_the_installed_package(client, db):
+    response = client.get("/vendor/plotly.min.js")
+    body = b"".join(response.streaming_content)
+    assert response.status_code == 200 and response["Content-Type"] == "text/javascript"
+    assert len(body) > 1_000_000 and b"plotly" in body[:2000].lower()

@@ -111,3 +111,25 @@ def test_an_archive_that_unpacks_to_far_more_than_allowed_is_refused(dataset, al
         archive.writestr(f"{TASK}/big.json", " " * 100_000)
     record = upload(dataset, alice, buffer.getvalue())
     assert not record.accepted and "would unpack to" in record.report[0]["message"]
+
+
+METADATA_SCHEMA = [{"name": "weather", "path": "weather", "defaultValue": "sunny", "valueDataType": "CATEGORICAL_STRING"},
+                   {"name": "speed", "path": "car.speed", "defaultValue": 0, "valueDataType": "NUMERIC_FLOAT"}]
+
+
+def test_metadata_is_validated_and_stored_beside_the_predictions(dataset, alice, images):
+    _, names = images
+    stem = names[0].rsplit(".", 1)[0]
+    good = zip_bytes({"metadata/schema.json": json.dumps(METADATA_SCHEMA),
+                      f"metadata/{stem}.json": json.dumps({"weather": "rain", "car": {"speed": 12.5}})})
+    record = upload(dataset, alice, good)
+    assert record.accepted, record.report
+    assert json.loads((dataset.uploads_dir / f".lightly/metadata/{stem}.json").read_text())["weather"] == "rain"
+    assert (dataset.uploads_dir / f".lightly/predictions/{TASK}/schema.json").exists()  # predictions kept
+    before = stored_files(dataset)
+    bad = zip_bytes({f"metadata/{stem}.json": json.dumps({"weather": "rain", "car": {"speed": "fast"}})})
+    record = upload(dataset, alice, bad)
+    assert not record.accepted
+    [problem] = record.problems
+    assert problem["file"].startswith(f".lightly/metadata/{stem}.json") and "speed" in problem["message"]
+    assert stored_files(dataset) == before

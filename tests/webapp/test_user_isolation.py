@@ -63,3 +63,13 @@ def test_pages_need_a_login(client, dataset):
     for url in ("/datasets/", f"/datasets/{dataset.pk}/", "/runs/", "/runs/new/dataset/"):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
+
+
+def test_forms_without_the_csrf_token_are_refused(alice, dataset):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    for url in ("/datasets/new/", f"/datasets/{dataset.pk}/delete/", f"/datasets/{dataset.pk}/upload/", "/runs/new/dataset/"):
+        assert client.post(url, {"name": "x"}).status_code == 403, url
+    assert client.get("/datasets/new/").content.decode().count("csrfmiddlewaretoken") >= 2  # the form and sign-out
