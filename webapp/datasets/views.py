@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -55,31 +56,27 @@ def dataset_edit(request, pk: int):
     return _save(request, form, "datasets/form.html", context)
 
 
-@login_required
-def dataset_detail(request, pk: int):
-    dataset = dataset_of(request.user, pk)
+def _detail(request, dataset, connection=None):
     return render(request, "datasets/detail.html", {
         "dataset": dataset,
+        "connection": connection,
         "tasks": dataset.tasks.all(),
         "upload_form": UploadForm(),
         "uploads": dataset.uploads.all()[:5],
         "runs": dataset.runs.all()[:10],
     })
+
+
+@login_required
+def dataset_detail(request, pk: int):
+    return _detail(request, dataset_of(request.user, pk))
 
 
 @login_required
 @require_POST
 def dataset_test(request, pk: int):
     dataset = dataset_of(request.user, pk)
-    report = services.test_connection(dataset)
-    return render(request, "datasets/detail.html", {
-        "dataset": dataset,
-        "connection": report,
-        "tasks": dataset.tasks.all(),
-        "upload_form": UploadForm(),
-        "uploads": dataset.uploads.all()[:5],
-        "runs": dataset.runs.all()[:10],
-    })
+    return _detail(request, dataset, connection=services.test_connection(dataset))
 
 
 @login_required
@@ -103,10 +100,4 @@ def dataset_upload(request, pk: int):
         return redirect("datasets:detail", pk=pk)
     upload = receive_upload(dataset, request.user, form.cleaned_data["archive"])
     (messages.success if upload.accepted else messages.error)(request, f"{upload.filename}: {upload.summary}")
-    return redirect(f"{dataset_detail_url(pk)}#upload-{upload.pk}")
-
-
-def dataset_detail_url(pk: int) -> str:
-    from django.urls import reverse
-
-    return reverse("datasets:detail", kwargs={"pk": pk})
+    return redirect(reverse("datasets:detail", kwargs={"pk": pk}) + f"#upload-{upload.pk}")

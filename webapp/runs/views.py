@@ -107,11 +107,15 @@ def _step_url(step: str) -> str:
 
 @login_required
 def wizard_start(request):
-    state = wizard.WizardState(request.session)
+    """``/runs/new/`` opens the wizard (an unfinished one resumes); ``?dataset=<id>`` starts
+    afresh with that dataset chosen."""
     if request.GET.get("dataset"):
+        if not request.GET["dataset"].isdigit():
+            raise Http404("No such dataset")
         dataset = dataset_of(request.user, int(request.GET["dataset"]))
+        state = wizard.WizardState(request.session)
         state.clear()
-        wizard.WizardState(request.session).save("dataset", {"dataset": dataset.pk, "preset": None})
+        state.save("dataset", {"dataset": dataset.pk, "preset": None})
     return redirect(_step_url("dataset"))
 
 
