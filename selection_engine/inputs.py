@@ -76,6 +76,17 @@ def prediction_scores(config: RunConfig, predictions: LoadedPredictions, filenam
     return scores, classes
 
 
+def classes_frame(filenames: list[str], class_counts: dict[str, ClassCounts]) -> pd.DataFrame:
+    """Per image and task, the predicted classes joined by ``;``, most frequent first ("" for none)."""
+    frame = pd.DataFrame({"filenames": filenames})
+    for task, counts in class_counts.items():
+        names = np.array(counts.names, dtype=object)
+        order = np.argsort(-counts.counts, axis=1, kind="stable")
+        present = np.take_along_axis(counts.counts, order, axis=1) > 0
+        frame[task] = [";".join(names[row[keep]]) for row, keep in zip(order, present)]
+    return frame
+
+
 def column_scores(config: RunConfig, table: EmbeddingTable) -> dict[str, np.ndarray]:
     """Scores taken from columns of the embeddings CSV."""
     scores = {}

@@ -149,6 +149,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             data.scores.update(scores)
             with atomic_write(run_dir / "data/scores.csv") as handle:
                 inputs.scores_frame(table.filenames, scores).to_csv(handle, index=False, float_format="%.6g")
+            with atomic_write(run_dir / "data/classes.csv") as handle:
+                inputs.classes_frame(table.filenames, data.class_counts).to_csv(handle, index=False)
             reporter.log(f"Scores of {len(predictions.schemas)} tasks are stored in {run_dir / 'data/scores.csv'}")
     if source is not None:
         from .metadata import compute_image_metadata, metadata_frame, metadata_kinds
@@ -206,6 +208,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     )
     with timer.stage("report"):
         statistics, raw_distances = report_facts(report_inputs)
+        with atomic_write(run_dir / "data/nearest_neighbour_distances.npz", mode="wb") as handle:
+            np.savez_compressed(handle, **raw_distances)  # the web app's distance histograms
     finished = datetime.now()
     report = {
         "status": "completed",

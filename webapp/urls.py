@@ -4,7 +4,6 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from .gallery.views import gallery, plotly_js
 from .health import healthz
 
 urlpatterns = [
@@ -13,8 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("datasets/", include("webapp.datasets.urls")),
     path("runs/", include("webapp.runs.urls")),
-    path("runs/<int:pk>/gallery/", gallery, name="gallery"),
-    path("vendor/plotly.min.js", plotly_js, name="plotly_js"),
+    path("", include("webapp.gallery.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

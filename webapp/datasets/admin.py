@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Dataset, PredictionTask, Upload
+from .models import Dataset, PredictionTask, Tag, TagItem, Upload
 
 
 @admin.register(Dataset)
@@ -21,3 +21,19 @@ class PredictionTaskAdmin(admin.ModelAdmin):
 class UploadAdmin(admin.ModelAdmin):
     list_display = ("filename", "dataset", "uploaded_by", "accepted", "summary", "created_at")
     list_filter = ("accepted",)
+
+
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "dataset", "run", "size", "created_at")
+    search_fields = ("name", "dataset__name")
+    raw_id_fields = ("run",)
+
+
+@admin.register(TagItem)
+class TagItemAdmin(admin.ModelAdmin):
+    list_display = ("filename", "tag")
+    search_fields = ("filename", "tag__name")
+    raw_id_fields = ("tag",)

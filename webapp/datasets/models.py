@@ -116,3 +116,32 @@ class Upload(models.Model):
     @property
     def valid_files(self) -> list[dict]:
         return [row for row in self.report if row["status"] == "ok"]
+
+
+class Tag(models.Model):
+    """A named set of a dataset's images: a run's selection, or a filtered gallery view."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
+    #: The run the tag was made from (its selection, or a filtered view of its samples).
+    run = models.ForeignKey("runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="tags")
+    #: How it was made, e.g. {"tab": "all", "class": "cat", "score_min": 0.5}; {} for a selection.
+    query = models.JSONField(default=dict, blank=True)
+    size = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="unique_tag_name_per_dataset")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TagItem(models.Model):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="items")
+    filename = models.CharField(max_length=1000)
+
+    class Meta:
+        ordering = ["filename"]
+        indexes = [models.Index(fields=["tag", "filename"], name="tagitem_tag_filename")]

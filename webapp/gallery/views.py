@@ -1,39 +1,180 @@
-"""The gallery of a run, thumbnails, and plotly.js served from the installed package."""
+"""Browsing a run: the gallery, one sample, the plots, tags, comparing runs; thumbnails and
+plotly.js served from the installed package."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import plotly
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from PIL import UnidentifiedImageError
 
 from selection_engine.errors import WinnowError
 
+from ..datasets import tags as tag_service
+from ..datasets.models import Tag
 from ..datasets.selectors import dataset_of
-from ..runs.selectors import run_of
-from .thumbnails import thumbnail_file
+from ..datasets.services import engine_source
+from ..runs.models import Run, RunSample
+from ..runs.results import nearest_neighbours
+from ..runs.selectors import run_of, runs_of
+from . import plots, selectors
+from .annotations import annotations
+from .thumbnails import SIZE, thumbnail_file
 
-PAGE_SIZE = 60
+#: Thumbnail sizes a page may ask for: the grid's, and the detail view's.
+SIZES = (SIZE, 1024)
+
+
+def _finished_run(request, pk: int) -> Run:
+    run = run_of(request.user, pk)
+    if run.state != Run.COMPLETED:
+        raise Http404("This run has no results: it is not completed.")
+    return run
+
+
+def _shown_scores(sample: RunSample) -> list[tuple[str, str, float]]:
+    """(short name, full name, value) of the numeric scores, without strategy contributions."""
+    return [
+        (name.rsplit("/", 1)[-1], name, value) for name, value in sample.scores.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not name.startswith("contribution/")
+    ]
 
 
 @login_required
 def gallery(request, pk: int):
-    run = run_of(request.user, pk)
-    samples = run.samples.filter(selected=True)
-    order = ["-score", "rank"] if run.primary_score else ["rank"]
-    page = Paginator(samples.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
-    for sample in page.object_list:  # scores to show: short names, no strategy contributions
-        sample.shown = [
-            (name.rsplit("/", 1)[-1], name, value) for name, value in sample.scores.items()
-            if value is not None and not name.startswith("contribution/") and isinstance(value, (int, float))
-        ]
-    return render(request, "gallery/gallery.html", {"run": run, "page": page})
+    run = _finished_run(request, pk)
+    try:
+        query = selectors.GalleryQuery.from_params(request.GET, run)
+        page = selectors.page(run, query)
+    except selectors.QueryError as exc:
+        messages.error(request, str(exc))
+        return redirect(reverse("gallery", kwargs={"pk": pk}))
+    for sample in page.samples:
+        sample.shown = _shown_scores(sample)[:4]
+    return render(request, "gallery/gallery.html", {
+        "run": run,
+        "query": query,
+        "page": page,
+        "classes": selectors.classes_of(run),
+        "metadata_keys": selectors.metadata_keys(run),
+        "tags": Tag.objects.filter(dataset=run.dataset),
+        "sorts": _sort_choices(run, query),
+        "view": query.params(),
+        "tab_links": [(tab, query.params(tab=tab, sort="", order="")) for tab in selectors.TABS],
+        "filter_fields": [(k, v) for k, v in QueryDict(query.params()).items()],
+    })
+
+
+def _sort_choices(run: Run, query) -> list[tuple[str, str]]:
+    choices = []
+    if run.primary_score:
+        choices.append(("score", f"score ({run.primary_score})"))
+    if query.tab == "selected":
+        choices.append(("rank", "selection rank"))
+    choices.append(("filename", "filename"))
+    choices += [(f"meta:{key}", f"metadata: {key}") for key in selectors.metadata_keys(run)]
+    return choices
+
+
+@login_required
+def sample_detail(request, pk: int, sample: int):
+    run = _finished_run(request, pk)
+    item = get_object_or_404(RunSample, run=run, pk=sample)
+    width, height = item.metadata.get("lightly.width"), item.metadata.get("lightly.height")
+    if not (width and height):
+        try:
+            with engine_source(run.dataset).open(item.filename) as handle:
+                from PIL import Image
+
+                width, height = Image.open(handle).size
+        except (WinnowError, OSError, UnidentifiedImageError):
+            width = height = None
+    found = annotations(engine_source(run.dataset), item.filename, (int(width), int(height))) if width else []
+    neighbours = nearest_neighbours(run, item)
+    by_row = {s.row: s for s in RunSample.objects.filter(run=run, row__in=[r for r, _ in neighbours])}
+    return render(request, "gallery/sample.html", {
+        "run": run,
+        "sample": item,
+        "width": width,
+        "height": height,
+        "annotations": found,
+        "scores": _shown_scores(item),
+        "contributions": [(k.split("/", 1)[1], v) for k, v in item.scores.items() if k.startswith("contribution/")],
+        "neighbours": [(by_row[row], distance) for row, distance in neighbours if row in by_row],
+    })
+
+
+@login_required
+def run_plots(request, pk: int):
+    run = _finished_run(request, pk)
+    return render(request, "gallery/plots.html", {"run": run, "plots": plots.run_plots(run)})
+
+
+@login_required
+@require_POST
+def tag_from_view(request, pk: int):
+    """Tag every sample matching the gallery's current filters (not only the page shown)."""
+    run = _finished_run(request, pk)
+    try:
+        query = selectors.GalleryQuery.from_params(request.POST, run)
+        names = list(selectors.filtered(run, query).values_list("filename", flat=True))
+        tag = tag_service.create_tag(run.dataset, request.POST.get("name", ""), names, run=run, query=query.filters)
+    except (selectors.QueryError, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Tagged {tag.size} images as {tag.name}.")
+    return redirect(reverse("gallery", kwargs={"pk": pk}) + "?" + request.POST.get("view", ""))
+
+
+@login_required
+def tag_export(request, pk: int, tag: int, fmt: str):
+    dataset = dataset_of(request.user, pk)
+    found = get_object_or_404(Tag, pk=tag, dataset=dataset)
+    if fmt not in tag_service.EXPORT_FORMATS:
+        raise Http404("Unknown export format")
+    response = HttpResponse(tag_service.export(found, fmt), content_type=f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{found.name}.{fmt}"'
+    return response
+
+
+@login_required
+@require_POST
+def tag_delete(request, pk: int, tag: int):
+    dataset = dataset_of(request.user, pk)
+    found = get_object_or_404(Tag, pk=tag, dataset=dataset)
+    found.delete()
+    messages.success(request, f"Deleted tag {found.name}.")
+    return redirect("datasets:detail", pk=pk)
+
+
+@login_required
+def compare(request):
+    """Two completed runs of one dataset: overlap, and the samples only one of them selected."""
+    runs = runs_of(request.user).filter(state=Run.COMPLETED)
+    a = runs.filter(pk=request.GET.get("a") or 0).first()
+    b = runs.filter(pk=request.GET.get("b") or 0).first()
+    context = {"runs": runs[:200], "a": a, "b": b}
+    if a and b:
+        if a.dataset_id != b.dataset_id:
+            context["error"] = "Compare runs of the same dataset."
+        else:
+            picked_a = set(a.samples.filter(selected=True).values_list("filename", flat=True))
+            picked_b = set(b.samples.filter(selected=True).values_list("filename", flat=True))
+            union = picked_a | picked_b
+            context.update(
+                both=len(picked_a & picked_b), union=len(union),
+                jaccard=len(picked_a & picked_b) / len(union) if union else 1.0,
+                only_a=sorted(picked_a - picked_b), only_b=sorted(picked_b - picked_a),
+            )
+    return render(request, "gallery/compare.html", context)
 
 
 @login_required
@@ -42,8 +183,11 @@ def gallery(request, pk: int):
 def thumbnail(request, pk: int):
     dataset = dataset_of(request.user, pk)
     name = request.GET.get("name", "")
+    size = int(request.GET["size"]) if request.GET.get("size", "").isdigit() else SIZE
+    if size not in SIZES:
+        raise Http404("Unsupported thumbnail size")
     try:
-        path = thumbnail_file(dataset, name)
+        path = thumbnail_file(dataset, name, size)
     except (WinnowError, OSError, UnidentifiedImageError, ValueError):
         raise Http404("No such image") from None
     return FileResponse(open(path, "rb"), content_type="image/jpeg")

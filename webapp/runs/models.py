@@ -73,26 +73,46 @@ class Run(models.Model):
 class RunSample(models.Model):
     """One sample of a finished run: selected (with its rank) or not (with the reason)."""
 
+    #: ``score`` of samples without the run's primary score (sorts last, filters out of ranges).
+    NO_SCORE = -1.0
+
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="samples")
     filename = models.CharField(max_length=1000)
     selected = models.BooleanField(default=False)
     rank = models.IntegerField(null=True, blank=True)
-    #: The run's primary score (see Run.primary_score), for sorting and filtering.
-    score = models.FloatField(null=True, blank=True)
+    #: The run's primary score (see Run.primary_score), for sorting and filtering; NO_SCORE if none.
+    score = models.FloatField(default=NO_SCORE)
     #: Every score and strategy contribution by column name.
     scores = models.JSONField(default=dict)
     reason = models.CharField(max_length=500, blank=True)
+    #: Predicted classes of the run's primary task as "|cat|dog|" (for a LIKE filter), "" if none.
+    classes = models.CharField(max_length=1000, blank=True)
+    #: User metadata and computed ``lightly.*`` metadata by key.
+    metadata = models.JSONField(default=dict)
+    #: Row of the sample in the run's embeddings (gallery/embeddings.npy), -1 if it has none.
+    row = models.IntegerField(default=-1)
+    #: Position on the 2-D embedding map (PCA).
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["rank", "filename"]
+        # Keyset pagination walks these indexes (SQLite and PostgreSQL append the primary key).
         indexes = [
-            models.Index(fields=["run", "selected", "score"], name="runsample_run_sel_score"),
-            models.Index(fields=["run", "rank"], name="runsample_run_rank"),
-            models.Index(fields=["run", "filename"], name="runsample_run_filename"),
+            models.Index(fields=["run", "selected", "score", "id"], name="runsample_sel_score"),
+            models.Index(fields=["run", "score", "id"], name="runsample_score"),
+            models.Index(fields=["run", "selected", "filename", "id"], name="runsample_sel_filename"),
+            models.Index(fields=["run", "filename", "id"], name="runsample_filename"),
+            models.Index(fields=["run", "rank", "id"], name="runsample_rank"),
+            models.Index(fields=["run", "row"], name="runsample_row"),
         ]
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def class_list(self) -> list[str]:
+        return [c for c in self.classes.split("|") if c]
 
 
 class Preset(models.Model):

@@ -8,13 +8,11 @@ saves a queued Run → django-q2 runs ``tasks.execute_run`` → progress is writ
 
 from __future__ import annotations
 
-import math
 import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +21,7 @@ from selection_engine.config import RunConfig, resolve
 from selection_engine.errors import ConfigError, InputError
 from selection_engine.sources import safe_relpath
 
+from . import results
 from .models import Preset, Run, RunSample
 
 #: Worker keys naming files; in the web app they must stay inside the user's own folder.
@@ -187,37 +186,20 @@ def fail_stale_runs() -> int:
     return failed
 
 
-def _clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def complete_run(run: Run, run_dir: Path, n_selected: int) -> None:
-    """Load the run's selection and scores into RunSample rows, then mark it completed."""
-    names = {"filenames": str, "reason": str, "nearest_selected": str}
-    selected = pd.read_csv(run_dir / "data/selected_samples.csv", dtype=names)
-    removed = pd.read_csv(run_dir / "removed_samples.csv", dtype=names, keep_default_na=False, na_values={"distance": [""]})
-    scores_path = run_dir / "data/scores.csv"
-    scores = pd.read_csv(scores_path, dtype=names).set_index("filenames") if scores_path.exists() else pd.DataFrame()
-    score_rows = {name: {k: _clean(v) for k, v in row.items()} for name, row in scores.to_dict("index").items()}
-    primary = run.primary_score
-    rows = []
-    for record in selected.to_dict("records"):
-        name = record.pop("filenames")
-        values = {**score_rows.get(name, {}), **{k: _clean(v) for k, v in record.items() if k not in ("rank", "reason")}}
-        rows.append(RunSample(run=run, filename=name, selected=True, rank=int(record["rank"]), score=values.get(primary),
-                              scores=values, reason=str(record.get("reason") or "")[:500]))
-    for record in removed.to_dict("records"):
-        name = record["filenames"]
-        values = score_rows.get(name, {})
-        extra = {"nearest_selected": record.get("nearest_selected") or None, "distance": _clean(float(record["distance"]))}
-        rows.append(RunSample(run=run, filename=name, selected=False, score=values.get(primary),
-                              scores={**values, **{k: v for k, v in extra.items() if v is not None}},
-                              reason=str(record.get("reason") or "")[:500]))
+    """Load the run's samples into the database, tag its selection, then mark it completed."""
+    from ..datasets.models import Tag, TagItem
+
+    samples = results.load_samples(run, run_dir)
+    picked = [s.filename for s in samples if s.selected]
     with transaction.atomic():
         RunSample.objects.filter(run=run).delete()
-        RunSample.objects.bulk_create(rows, batch_size=2000)
+        RunSample.objects.bulk_create(samples, batch_size=2000)
+        tag, _ = Tag.objects.update_or_create(
+            dataset=run.dataset, name=f"run-{run.pk}-selected", defaults={"run": run, "query": {}, "size": len(picked)}
+        )
+        tag.items.all().delete()
+        TagItem.objects.bulk_create([TagItem(tag=tag, filename=name) for name in picked], batch_size=5000)
         Run.objects.filter(pk=run.pk).update(
             state=Run.COMPLETED, n_selected=n_selected, finished_at=timezone.now(), stage="done", error=""
         )

@@ -1,0 +1,45 @@
+"""Tags: named sets of a dataset's images, made from a run's selection or a filtered gallery view,
+and exported as CSV, JSON or a plain list of filenames."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Dataset, Tag, TagItem
+
+EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "txt": "text/plain"}
+
+
+def create_tag(dataset: Dataset, name: str, filenames: list[str], run=None, query: dict | None = None) -> Tag:
+    """A new tag; a ValidationError when the name is empty or taken on this dataset."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the tag a name."})
+    if Tag.objects.filter(dataset=dataset, name=name).exists():
+        raise ValidationError({"name": f"The dataset already has a tag named {name}."})
+    unique = sorted(set(filenames))
+    with transaction.atomic():
+        tag = Tag.objects.create(dataset=dataset, name=name, run=run, query=query or {}, size=len(unique))
+        TagItem.objects.bulk_create([TagItem(tag=tag, filename=f) for f in unique], batch_size=5000)
+    return tag
+
+
+def export(tag: Tag, fmt: str) -> str:
+    """The tag's filenames as ``csv`` (one column, with header), ``json`` or ``txt`` (one per line)."""
+    names = list(tag.items.order_by("filename").values_list("filename", flat=True))
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["filenames"])
+        writer.writerows([n] for n in names)
+        return buffer.getvalue()
+    if fmt == "json":
+        return json.dumps({"tag": tag.name, "dataset": tag.dataset.name, "size": len(names), "filenames": names}, indent=2)
+    if fmt == "txt":
+        return "".join(f"{n}\n" for n in names)
+    raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")

@@ -1,0 +1,194 @@
+"""Reading a run's samples for the gallery: tabs, filters, sorting and keyset pagination.
+
+Pages are found by keyset ("after this sort value and id"), never by OFFSET, so page 1,000 of a
+100,000-sample run costs what page 1 costs: one indexed range scan of PAGE_SIZE + 1 rows. The
+cursor is the last row's (sort value, id), base64-encoded in the URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import urlencode
+
+from django.db.models import F, FloatField, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from ..datasets.models import Tag
+from ..runs.models import Run, RunSample
+
+PAGE_SIZE = 60
+TABS = ("selected", "all", "removed")
+
+
+class QueryError(ValueError):
+    """A gallery parameter is invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class GalleryQuery:
+    tab: str = "selected"
+    #: "score", "rank", "filename" or "meta:<key>"
+    sort: str = ""
+    order: str = ""  # "asc" | "desc"; empty: the sort's natural order
+    score_min: float | None = None
+    score_max: float | None = None
+    cls: str = ""
+    meta_key: str = ""
+    meta_value: str = ""
+    tag: int | None = None
+    after: str = ""
+    before: str = ""
+
+    @classmethod
+    def from_params(cls, params, run: Run) -> "GalleryQuery":
+        def number(name: str) -> float | None:
+            text = (params.get(name) or "").strip()
+            if not text:
+                return None
+            try:
+                return float(text)
+            except ValueError:
+                raise QueryError(f"{name}: {text!r} is not a number") from None
+
+        tab = params.get("tab") or "selected"
+        if tab not in TABS:
+            raise QueryError(f"tab: must be one of {', '.join(TABS)}")
+        sort = params.get("sort") or default_sort(run, tab)
+        if sort not in ("score", "rank", "filename") and not sort.startswith("meta:"):
+            raise QueryError(f"sort: unknown sort {sort!r}")
+        if sort == "rank" and tab != "selected":
+            sort = default_sort(run, tab)
+        order = params.get("order") or ""
+        if order not in ("", "asc", "desc"):
+            raise QueryError("order: must be asc or desc")
+        tag = params.get("tag") or ""
+        if tag and not str(tag).isdigit():
+            raise QueryError("tag: must be a tag id")
+        return cls(
+            tab=tab, sort=sort, order=order, score_min=number("score_min"), score_max=number("score_max"),
+            cls=(params.get("class") or "").strip(), meta_key=(params.get("meta_key") or "").strip(),
+            meta_value=(params.get("meta_value") or "").strip(), tag=int(tag) if tag else None,
+            after=params.get("after") or "", before=params.get("before") or "",
+        )
+
+    @property
+    def descending(self) -> bool:
+        if self.order:
+            return self.order == "desc"
+        return self.sort == "score" or self.sort.startswith("meta:")
+
+    def params(self, **changes) -> str:
+        """The query string of this view with ``changes`` (a new page unless a cursor is given)."""
+        values = asdict(replace(self, **{"after": "", "before": "", **changes}))
+        values["class"] = values.pop("cls")
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    @property
+    def filters(self) -> dict:
+        """The filters only (what a tag made from this view records)."""
+        keys = ("tab", "score_min", "score_max", "cls", "meta_key", "meta_value", "tag")
+        return {k: v for k, v in asdict(self).items() if k in keys and v not in ("", None)}
+
+
+def default_sort(run: Run, tab: str) -> str:
+    if run.primary_score:
+        return "score"
+    return "rank" if tab == "selected" else "filename"
+
+
+def filtered(run: Run, query: GalleryQuery) -> QuerySet[RunSample]:
+    samples = RunSample.objects.filter(run=run)
+    if query.tab == "selected":
+        samples = samples.filter(selected=True)
+    elif query.tab == "removed":
+        samples = samples.filter(selected=False)
+    if query.score_min is not None:
+        samples = samples.filter(score__gte=query.score_min)
+    if query.score_max is not None:
+        samples = samples.filter(score__lte=query.score_max, score__gt=RunSample.NO_SCORE)
+    if query.cls:
+        samples = samples.filter(classes__contains=f"|{query.cls}|")
+    if query.meta_key:
+        value = KT(f"metadata__{query.meta_key}")
+        samples = samples.annotate(meta_text=value)
+        samples = samples.filter(meta_text=query.meta_value) if query.meta_value else samples.filter(meta_text__isnull=False)
+    if query.tag is not None:
+        tag = Tag.objects.filter(pk=query.tag, dataset_id=run.dataset_id).first()
+        if tag is None:
+            raise QueryError("tag: no such tag on this dataset")
+        samples = samples.filter(filename__in=tag.items.values("filename"))
+    return samples
+
+
+def _sort_expression(query: GalleryQuery):
+    if query.sort.startswith("meta:"):
+        return Cast(KT(f"metadata__{query.sort[5:]}"), FloatField())
+    return F(query.sort)
+
+
+def _encode(value, pk: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple:
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return value, int(pk)
+    except (ValueError, TypeError):
+        raise QueryError("cursor: not a cursor of this gallery; start again from the first page") from None
+
+
+@dataclass
+class Page:
+    samples: list[RunSample]
+    count: int
+    next_cursor: str = ""
+    prev_cursor: str = ""
+
+
+def page(run: Run, query: GalleryQuery, size: int = PAGE_SIZE) -> Page:
+    """One page of the view and the total number of matches (two queries)."""
+    samples = filtered(run, query).annotate(sort_value=_sort_expression(query))
+    if query.sort.startswith("meta:") or query.sort == "rank":
+        samples = samples.filter(sort_value__isnull=False)  # a metadata sort shows who has the key
+    count = samples.count()
+    backwards = bool(query.before)
+    descending = query.descending != backwards  # walking backwards flips the order
+    cursor = query.before or query.after
+    if cursor:
+        value, pk = _decode(cursor)
+        if descending:
+            samples = samples.filter(Q(sort_value__lt=value) | Q(sort_value=value, pk__lt=pk))
+        else:
+            samples = samples.filter(Q(sort_value__gt=value) | Q(sort_value=value, pk__gt=pk))
+    ordering = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
+    rows = list(samples.order_by(*ordering)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    result = Page(samples=rows, count=count)
+    if rows:
+        first, last = rows[0], rows[-1]
+        if more or backwards:
+            result.next_cursor = _encode(last.sort_value, last.pk)
+        if (more and backwards) or (not backwards and cursor):
+            result.prev_cursor = _encode(first.sort_value, first.pk)
+    return result
+
+
+def classes_of(run: Run) -> list[str]:
+    """The classes of the run's primary task, from the dataset's task list."""
+    from ..runs.results import primary_task
+
+    task = primary_task(run)
+    found = run.dataset.tasks.filter(name=task).first() if task else None
+    return list(found.categories) if found else []
+
+
+def metadata_keys(run: Run) -> list[str]:
+    sample = RunSample.objects.filter(run=run, row__gte=0).only("metadata").first()
+    return sorted(sample.metadata) if sample else []

@@ -1,0 +1,125 @@
+"""Loading a finished run's files into the database for the gallery, and the files it keeps.
+
+From the run directory: ``data/selected_samples.csv`` and ``removed_samples.csv`` (who was
+picked, rank, reasons), ``data/scores.csv``, ``data/classes.csv``, ``data/metadata.csv`` and
+``data/normalized_embeddings.csv``. Written for the gallery: ``gallery/embeddings.npy`` (float32
+(N, D), row ``RunSample.row``) for nearest-neighbour lookups, and a 2-D PCA map in ``x``/``y``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from selection_engine.fileio import atomic_write
+
+from .models import Run, RunSample
+
+EMBEDDINGS_NPY = "gallery/embeddings.npy"
+_TEXT = {"filenames": str, "reason": str, "nearest_selected": str}
+
+
+def _clean(value):
+    """JSON-safe: NaN/inf → None, numpy scalars → Python."""
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _rows(frame: pd.DataFrame) -> dict[str, dict]:
+    """filename → {column: value} without missing values."""
+    if frame.empty:
+        return {}
+    frame = frame.set_index("filenames")
+    return {
+        name: {k: _clean(v) for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
+        for name, row in zip(frame.index, frame.to_dict("records"))
+    }
+
+
+def _read(path: Path, **kwargs) -> pd.DataFrame:
+    kwargs.setdefault("dtype", _TEXT)
+    return pd.read_csv(path, **kwargs) if path.exists() else pd.DataFrame()
+
+
+def primary_task(run: Run) -> str:
+    return run.primary_score.split("/", 1)[0] if "/" in run.primary_score else ""
+
+
+def load_samples(run: Run, run_dir: Path) -> list[RunSample]:
+    """One unsaved RunSample per sample of the run (selected first, by rank)."""
+    selected = _read(run_dir / "data/selected_samples.csv")
+    removed = _read(run_dir / "removed_samples.csv", keep_default_na=False, na_values={"distance": [""]})
+    scores = _rows(_read(run_dir / "data/scores.csv"))
+    metadata = _rows(_read(run_dir / "data/metadata.csv"))
+    task = primary_task(run)
+    classes_frame = _read(run_dir / "data/classes.csv", dtype=str, keep_default_na=False)  # class "3" is text
+    classes = dict(zip(classes_frame["filenames"], classes_frame[task])) if task and task in classes_frame else {}
+    rows, xy = _embedding_map(run_dir)
+
+    def sample(name: str, **fields) -> RunSample:
+        values = {**scores.get(name, {}), **fields.pop("extra", {})}
+        row = rows.get(name, -1)
+        labels = classes.get(name, "")
+        return RunSample(
+            run=run, filename=name, scores=values, metadata=metadata.get(name, {}),
+            score=values.get(run.primary_score, RunSample.NO_SCORE) if run.primary_score else RunSample.NO_SCORE,
+            classes=f"|{labels.replace(';', '|')}|" if labels else "",
+            row=row, x=float(xy[row, 0]) if row >= 0 else None, y=float(xy[row, 1]) if row >= 0 else None,
+            **fields,
+        )
+
+    samples = []
+    for record in selected.to_dict("records"):
+        extra = {k: _clean(v) for k, v in record.items() if k not in ("filenames", "rank", "reason")}
+        samples.append(sample(record["filenames"], selected=True, rank=int(record["rank"]),
+                              reason=str(record.get("reason") or "")[:500], extra=extra))
+    for record in removed.to_dict("records"):
+        extra = {"nearest_selected": record.get("nearest_selected") or None, "distance": _clean(float(record["distance"]))}
+        samples.append(sample(record["filenames"], selected=False, reason=str(record.get("reason") or "")[:500],
+                              extra={k: v for k, v in extra.items() if v is not None}))
+    return samples
+
+
+def _embedding_map(run_dir: Path) -> tuple[dict[str, int], np.ndarray]:
+    """filename → embedding row, and the (N, 2) PCA map; saves the embeddings for lookups."""
+    path = run_dir / "data/normalized_embeddings.csv"
+    if not path.exists():
+        return {}, np.zeros((0, 2))
+    frame = pd.read_csv(path, dtype={"filenames": str})
+    columns = [c for c in frame.columns if c.startswith("embedding_")]
+    embeddings = frame[columns].to_numpy(dtype=np.float32)
+    target = run_dir / EMBEDDINGS_NPY
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(target, mode="wb") as handle:
+        np.save(handle, embeddings)
+    if len(embeddings) >= 2 and embeddings.shape[1] >= 2:
+        xy = PCA(n_components=2, random_state=0).fit_transform(embeddings)
+    else:
+        xy = np.zeros((len(embeddings), 2))
+    return {name: i for i, name in enumerate(frame["filenames"])}, xy
+
+
+def nearest_neighbours(run: Run, sample: RunSample, k: int = 8) -> list[tuple[int, float]]:
+    """(row, distance) of the ``k`` samples nearest to ``sample`` in the run's embeddings."""
+    path = run.directory / EMBEDDINGS_NPY if run.directory else None
+    if sample.row < 0 or path is None or not path.exists():
+        return []
+    embeddings = np.load(path, mmap_mode="r")
+    query = np.asarray(embeddings[sample.row], dtype=np.float32)
+    distances = np.sqrt(np.maximum(((embeddings - query) ** 2).sum(axis=1), 0))
+    distances[sample.row] = np.inf
+    k = min(k, len(distances) - 1)
+    if k <= 0:
+        return []
+    nearest = np.argpartition(distances, k)[:k]
+    nearest = nearest[np.argsort(distances[nearest])]
+    return [(int(i), float(distances[i])) for i in nearest]
