@@ -3,16 +3,23 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
+from .api.schema import docs as api_docs
 from .health import healthz
 
 urlpatterns = [
     path("", login_required(lambda request: redirect("datasets:list")), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/settings/", include("webapp.accounts.urls")),
     path("datasets/", include("webapp.datasets.urls")),
     path("runs/", include("webapp.runs.urls")),
     path("", include("webapp.gallery.urls")),
+    path("", include("webapp.dashboard.urls")),
+    path("api/v1/", include("webapp.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
-from django.db.models import F, FloatField, Q, QuerySet
+from django.db.models import F, FloatField, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -112,8 +112,8 @@ def filtered(run: Run, query: GalleryQuery) -> QuerySet[RunSample]:
     if query.cls:
         samples = samples.filter(classes__contains=f"|{query.cls}|")
     if query.meta_key:
-        value = KT(f"metadata__{query.meta_key}")
-        samples = samples.annotate(meta_text=value)
+        # As text, so "rain", 32 and true all compare with what the user typed.
+        samples = samples.annotate(meta_text=Cast(KT(f"metadata__{query.meta_key}"), TextField()))
         samples = samples.filter(meta_text=query.meta_value) if query.meta_value else samples.filter(meta_text__isnull=False)
     if query.tag is not None:
         tag = Tag.objects.filter(pk=query.tag, dataset_id=run.dataset_id).first()
@@ -151,6 +151,8 @@ class Page:
 
 def page(run: Run, query: GalleryQuery, size: int = PAGE_SIZE) -> Page:
     """One page of the view and the total number of matches (two queries)."""
+    if not query.sort:
+        query = replace(query, sort=default_sort(run, query.tab))
     samples = filtered(run, query).annotate(sort_value=_sort_expression(query))
     if query.sort.startswith("meta:") or query.sort == "rank":
         samples = samples.filter(sort_value__isnull=False)  # a metadata sort shows who has the key
