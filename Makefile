@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python benchmarks/scoring.py
 	$(BIN)/python benchmarks/embedding.py
 	$(BIN)/python benchmarks/report.py
+	$(BIN)/python benchmarks/gallery.py
 
 lint: install
 	$(BIN)/python -m compileall -q selection_engine webapp tests benchmarks

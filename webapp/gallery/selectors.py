@@ -162,10 +162,11 @@ def page(run: Run, query: GalleryQuery, size: int = PAGE_SIZE) -> Page:
     cursor = query.before or query.after
     if cursor:
         value, pk = _decode(cursor)
+        # The redundant bound (<= / >=) gives the database an index range to start from.
         if descending:
-            samples = samples.filter(Q(sort_value__lt=value) | Q(sort_value=value, pk__lt=pk))
+            samples = samples.filter(Q(sort_value__lte=value), Q(sort_value__lt=value) | Q(pk__lt=pk))
         else:
-            samples = samples.filter(Q(sort_value__gt=value) | Q(sort_value=value, pk__gt=pk))
+            samples = samples.filter(Q(sort_value__gte=value), Q(sort_value__gt=value) | Q(pk__gt=pk))
     ordering = ("-sort_value", "-pk") if descending else ("sort_value", "pk")
     rows = list(samples.order_by(*ordering)[: size + 1])
     more = len(rows) > size
@@ -192,5 +193,4 @@ def classes_of(run: Run) -> list[str]:
 
 
 def metadata_keys(run: Run) -> list[str]:
-    sample = RunSample.objects.filter(run=run, row__gte=0).only("metadata").first()
-    return sorted(sample.metadata) if sample else []
+    return list(run.facts.get("metadata_keys", []))

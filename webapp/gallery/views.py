@@ -4,6 +4,7 @@ plotly.js served from the installed package."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import plotly
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from PIL import UnidentifiedImageError
@@ -57,30 +59,48 @@ def gallery(request, pk: int):
     except selectors.QueryError as exc:
         messages.error(request, str(exc))
         return redirect(reverse("gallery", kwargs={"pk": pk}))
-    for sample in page.samples:
-        sample.shown = _shown_scores(sample)[:4]
+    keys = selectors.metadata_keys(run)
     return render(request, "gallery/gallery.html", {
         "run": run,
         "query": query,
         "page": page,
+        "cards": _cards(run, page.samples),
         "classes": selectors.classes_of(run),
-        "metadata_keys": selectors.metadata_keys(run),
-        "tags": Tag.objects.filter(dataset=run.dataset),
-        "sorts": _sort_choices(run, query),
+        "metadata_keys": keys,
+        "tags": Tag.objects.filter(dataset=run.dataset_id),
+        "sorts": _sort_choices(run, query, keys),
         "view": query.params(),
         "tab_links": [(tab, query.params(tab=tab, sort="", order="")) for tab in selectors.TABS],
-        "filter_fields": [(k, v) for k, v in QueryDict(query.params()).items()],
+        "filter_fields": list(QueryDict(query.params()).items()),
     })
 
 
-def _sort_choices(run: Run, query) -> list[tuple[str, str]]:
+def _cards(run: Run, samples: list[RunSample]) -> list[dict]:
+    """What each grid cell shows, prepared here: a template loop per cell is the slow part."""
+    thumb = reverse("datasets:thumbnail", kwargs={"pk": run.dataset_id}) + "?name="
+    detail = reverse("sample", kwargs={"pk": run.pk, "sample": 0})[:-2]
+    return [
+        {
+            "sample": s,
+            "href": f"{detail}{s.pk}/",
+            "src": thumb + quote(s.filename),
+            "score": f"{s.score:.3f}" if s.score >= 0 else "",
+            "scores": format_html_join(
+                "", '<dt title="{}">{}</dt><dd>{}</dd>', ((name, label, f"{value:.3f}") for label, name, value in _shown_scores(s)[:4])
+            ),
+        }
+        for s in samples
+    ]
+
+
+def _sort_choices(run: Run, query, metadata_keys: list[str]) -> list[tuple[str, str]]:
     choices = []
     if run.primary_score:
         choices.append(("score", f"score ({run.primary_score})"))
     if query.tab == "selected":
         choices.append(("rank", "selection rank"))
     choices.append(("filename", "filename"))
-    choices += [(f"meta:{key}", f"metadata: {key}") for key in selectors.metadata_keys(run)]
+    choices += [(f"meta:{key}", f"metadata: {key}") for key in metadata_keys]
     return choices
 
 

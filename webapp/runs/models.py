@@ -34,6 +34,8 @@ class Run(models.Model):
     n_selected = models.IntegerField(null=True, blank=True)
     #: The column of the run's scores that orders the gallery ("task/score"), "" if none.
     primary_score = models.CharField(max_length=300, blank=True)
+    #: Filled at completion for the gallery's menus: {"metadata_keys": [...]}.
+    facts = models.JSONField(default=dict, blank=True)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -96,7 +98,7 @@ class RunSample(models.Model):
     y = models.FloatField(null=True, blank=True)
 
     class Meta:
-        ordering = ["rank", "filename"]
+        # No default ordering: at 100,000 rows an implicit ORDER BY is a sort; views order explicitly.
         # Keyset pagination walks these indexes (SQLite and PostgreSQL append the primary key).
         indexes = [
             models.Index(fields=["run", "selected", "score", "id"], name="runsample_sel_score"),
@@ -105,6 +107,9 @@ class RunSample(models.Model):
             models.Index(fields=["run", "filename", "id"], name="runsample_filename"),
             models.Index(fields=["run", "rank", "id"], name="runsample_rank"),
             models.Index(fields=["run", "row"], name="runsample_row"),
+            # Covering for counts with a class filter: no table row is read.
+            models.Index(fields=["run", "selected", "score", "classes"], name="runsample_sel_score_cls"),
+            models.Index(fields=["run", "score", "classes"], name="runsample_score_cls"),
         ]
 
     def __str__(self) -> str:
