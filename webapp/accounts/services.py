@@ -1,0 +1,45 @@
+"""Writes on accounts: create and revoke API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import ApiToken
+
+#: Every token starts with this, so a leaked one is easy to recognise in logs and code.
+TOKEN_PREFIX = "wnw_"
+#: last_used_at is written at most this often per token (not on every request).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for ``user``: the stored record and the token itself (shown once, never stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken.objects.create(
+        user=user, name=(name or "").strip()[:100] or "API token", digest=digest(token), prefix=token[:10]
+    )
+    return record, token
+
+
+def revoke_token(token: ApiToken) -> None:
+    token.delete()
+
+
+def user_for_token(token: str):
+    """The active user holding ``token`` (and the record), or None; notes when it was last used."""
+    record = ApiToken.objects.select_related("user").filter(digest=digest(token)).first()
+    if record is None or not record.user.is_active:
+        return None
+    now = timezone.now()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+        record.last_used_at = now
+    return record.user, record
