@@ -7,6 +7,6 @@
   }));
   Plotly.newPlot("plot-runs", traces, {
     barmode: "stack", template: "plotly_white", height: 320, margin: { l: 40, r: 20, t: 10, b: 40 },
-    yaxis: { title: "runs" },
+    yaxis: { title: "runs" }, xaxis: { type: "date", tickformat: "%b %d", dtick: 86400000 },
   }, { responsive: true, displaylogo: false });
 })();
