@@ -55,13 +55,15 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
-        finally:
-            stop()
-            for child in children.values():
-                try:
-                    child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        for name, child in children.items():
-            if child.returncode not in (0, -signal.SIGTERM):
-                self.stderr.write(f"The {name} exited with code {child.returncode}; everything was stopped.")
+        # Whatever exited before we stopped it did so on its own: say which and why.
+        exited = {name: child.returncode for name, child in children.items() if child.poll() is not None}
+        stop()
+        for child in children.values():
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for name, code in exited.items():
+            if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+                self.stderr.write(f"The {name} exited with code {code}; everything was stopped.")
