@@ -126,10 +126,10 @@ def winnow_server(tmp_path_factory) -> LiveServer:
 
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM to the server's process group (gunicorn, its workers, qcluster), then SIGKILL to
-    whatever of the group is left once the leader has gone (or after 20 s)."""
+    whatever of the group is left once the leader has gone (or after 10 s)."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+        process.wait(timeout=10)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         pass
     try:
