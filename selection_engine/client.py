@@ -278,6 +278,30 @@ class WinnowClient:
             params["selected"] = "true" if selected else "false"
         return self._all(f"runs/{int(run_id)}/samples/", params)
 
+    def list_tags(self, dataset_id: int) -> list[dict]:
+        """``[{"id", "name", "size", "run", "query", "created_at"}, ...]``; each run tags its selection."""
+        return self._json("GET", f"datasets/{int(dataset_id)}/tags/")
+
+    def create_tag(self, dataset_id: int, name: str, filenames: list[str] | None = None,
+                   run_id: int | None = None, filters: dict | None = None) -> dict:
+        """Tag ``filenames``, or every sample of ``run_id`` matching gallery ``filters``
+        (e.g. ``{"tab": "all", "class": "cat", "score_min": 0.5}``)."""
+        body: dict[str, Any] = {"name": name}
+        if filenames is not None:
+            body["filenames"] = list(filenames)
+        if run_id is not None:
+            body["run"] = int(run_id)
+            body["filters"] = {k: str(v) for k, v in (filters or {}).items()}
+        return self._json("POST", f"datasets/{int(dataset_id)}/tags/", json=body)
+
+    def export_tag(self, dataset_id: int, tag_id: int, file_format: str = "txt") -> str:
+        """The tag's filenames as ``csv``, ``json`` or ``txt`` (one per line) text."""
+        response = self._request("GET", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/export/", params={"file_format": file_format})
+        return response.text
+
+    def delete_tag(self, dataset_id: int, tag_id: int) -> None:
+        self._request("DELETE", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/")
+
     def list_artifacts(self, run_id: int) -> list[dict]:
         """``[{"name": "report.pdf", "size": ..., "url": ...}, ...]``: every file the run wrote."""
         return self._json("GET", f"runs/{int(run_id)}/artifacts/")

@@ -44,6 +44,14 @@ def test_the_python_client_drives_a_coral_run_end_to_end(winnow_server, capsys):
     assert any(a["name"] == "report.json" for a in client.list_artifacts(run_id))
     assert client.list_samples(run_id, selected=False)[0]["selected"] is False
 
+    # The run tagged its selection; tags are made and exported through the client too.
+    [tag] = client.list_tags(dataset_id)
+    assert client.export_tag(dataset_id, tag["id"]).splitlines() == sorted(row["filenames"] for row in selection)
+    top = client.create_tag(dataset_id, "top two", filenames=[row["filenames"] for row in selection[:2]])
+    assert top["size"] == 2
+    client.delete_tag(dataset_id, top["id"])
+    assert [t["name"] for t in client.list_tags(dataset_id)] == [tag["name"]]
+
     # Errors carry the server's message.
     with pytest.raises(BadRequest) as bad:
         client.schedule_compute_worker_run(worker_config={"stoping_condition": {"n_samples": 3}}, dataset_id=dataset_id)

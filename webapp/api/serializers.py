@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..datasets.models import Dataset, PredictionTask, Upload
+from ..datasets.models import Dataset, PredictionTask, Tag, Upload
 from ..runs.models import Run, RunSample
 
 DATASOURCE_KEYS = {
@@ -235,3 +235,31 @@ class CancelSerializer(serializers.Serializer):
 class UserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
+
+
+class TagSerializer(serializers.ModelSerializer):
+    run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="the run it was made from")
+    query = serializers.DictField(read_only=True, help_text="the gallery filters it was made from; {} for a selection")
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "size", "run", "query", "created_at"]
+
+
+class TagCreateSerializer(serializers.Serializer):
+    """Either ``filenames``, or a completed ``run`` of the dataset and optional gallery ``filters``."""
+
+    name = serializers.CharField(max_length=100)
+    filenames = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, max_length=1_000_000)
+    run = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="tag this run's samples matching `filters`")
+    filters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text='gallery filters, e.g. {"tab": "all", "class": "cat", "score_min": "0.5"} (tab: selected|all|removed)',
+    )
+
+    def validate(self, data):
+        if ("filenames" in data) == ("run" in data):
+            raise serializers.ValidationError({"filenames": "Give either filenames or a run (with optional filters)."})
+        if "filters" in data and "run" not in data:
+            raise serializers.ValidationError({"filters": "Filters apply to a run's samples: give the run too."})
+        return data

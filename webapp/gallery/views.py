@@ -27,7 +27,7 @@ from ..datasets.services import engine_source
 from ..runs.models import Run, RunSample
 from ..runs.results import nearest_neighbours
 from ..runs.selectors import run_of, runs_of
-from . import plots, selectors
+from . import plots, selectors, services
 from .annotations import annotations
 from .thumbnails import SIZE, thumbnail_file
 
@@ -145,8 +145,7 @@ def tag_from_view(request, pk: int):
     run = _finished_run(request, pk)
     try:
         query = selectors.GalleryQuery.from_params(request.POST, run)
-        names = list(selectors.filtered(run, query).values_list("filename", flat=True))
-        tag = tag_service.create_tag(run.dataset, request.POST.get("name", ""), names, run=run, query=query.filters)
+        tag = services.tag_view(run, query, request.POST.get("name", ""))
     except (selectors.QueryError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
