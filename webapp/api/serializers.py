@@ -3,9 +3,11 @@ classes only check shapes and translate between JSON and the models."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from ..datasets.models import Dataset, PredictionTask, Tag, Upload
+from ..datasets.services import check_name_free
 from ..runs.models import Run, RunSample
 
 DATASOURCE_KEYS = {
@@ -81,15 +83,10 @@ class DatasetSerializer(serializers.ModelSerializer):
         read_only_fields = ["image_count", "created_at", "updated_at"]
 
     def validate_name(self, name: str) -> str:
-        name = name.strip()
-        if not name:
-            raise serializers.ValidationError("A dataset needs a name.")
-        clash = Dataset.objects.filter(owner=self.context["request"].user, name=name)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(f"You already have a dataset named {name}.")
-        return name
+        try:
+            return check_name_free(self.context["request"].user, name, self.instance.pk if self.instance else None)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["name"]) from None
 
 
 class ConnectionSerializer(serializers.Serializer):

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from . import services
 from .models import Dataset
 
 
@@ -25,11 +27,10 @@ class DatasetForm(forms.ModelForm):
         self.stored_secret = self.instance.secret_access_key if self.instance.pk else ""
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        clash = Dataset.objects.filter(owner=self.owner, name=name).exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise forms.ValidationError(f"You already have a dataset named {name}.")
-        return name
+        try:
+            return services.check_name_free(self.owner, self.cleaned_data["name"], self.instance.pk)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["name"]) from None
 
     def clean_secret_access_key(self):
         return self.cleaned_data.get("secret_access_key") or self.stored_secret

@@ -47,6 +47,16 @@ def allowed_local_path(path: str) -> Path:
     return real
 
 
+def check_name_free(owner, name: str, dataset_pk: int | None = None) -> str:
+    """The stripped name, or a ValidationError when the owner already has a dataset of that name."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A dataset needs a name."})
+    if Dataset.objects.filter(owner=owner, name=name).exclude(pk=dataset_pk).exists():
+        raise ValidationError({"name": f"You already have a dataset named {name}."})
+    return name
+
+
 def clean_datasource(dataset: Dataset) -> None:
     """Normalise and check the datasource fields of an unsaved or edited dataset."""
     if dataset.source_type == Dataset.LOCAL:

@@ -8,15 +8,18 @@ reads ``cancel_requested``; when set, the next progress call raises the engine's
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from selection_engine.errors import Canceled
 
 from .models import Run
+
+log = logging.getLogger(__name__)
 
 #: The log kept on the Run (the full log is log.txt in the run directory).
 MAX_LOG_CHARS = 1_000_000
@@ -58,7 +61,10 @@ class RunProgress:
     def _beat(self) -> None:
         try:
             while not self._stop.wait(self.heartbeat_every):
-                self.flush()
+                try:
+                    self.flush()
+                except DatabaseError as exc:  # a locked or restarting database: beat again later
+                    log.warning("run %s: heartbeat not written (%s); retrying", self.run_id, exc)
         finally:
             connection.close()  # this thread's own connection
 
