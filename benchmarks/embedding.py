@@ -6,19 +6,26 @@ Generates JPEG images (``--size`` px, smooth shapes, quality 90) in a temporary 
 one process measures images per second of:
 
 1. the model alone on pre-made tensors (the ceiling: no decoding at all),
-2. Winnow's pipeline (``selection_engine.embedding.embed_images``: decode at reduced JPEG scale,
-   resize in uint8, background workers, channels-last, inference mode),
+2. Winnow's pipeline (``selection_engine.embedding.embed_images``: on the CPU each batch decoded
+   at reduced JPEG scale by a few threads between two model calls, bytes read ahead, the ImageNet
+   normalisation folded into the stem convolution, channels-last, inference mode),
 3. a plain baseline: torchvision ``ImageFolder`` + PIL ``Resize``/``ToTensor``/``Normalize`` +
    ``DataLoader`` with the same workers and batch size, model in ``no_grad``;
 
 and for one training epoch, Winnow's ``train_simclr`` against the model's forward + backward
 ceiling on pre-made views (two views per image, projection head and NT-Xent included).
+
+The embedding figures are taken ``--repeats`` times, interleaved, and shown as median and range;
+each line also gives the CPU other processes used meanwhile (in cores, from /proc/stat), since a
+busy machine slows one measurement and not the other.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -52,6 +59,31 @@ def write_jpegs(root: Path, n: int, size: int) -> None:
         path = root / f"class{i % 10}" / f"{i:05d}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
         base.save(path, quality=90)
+
+
+def _foreign_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy minus those of this process and its children."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    own = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    return busy - own
+
+
+def timed(run):
+    """run()'s result, its wall seconds, and the cores other processes kept busy on average meanwhile."""
+    foreign, began = _foreign_cpu_seconds(), time.perf_counter()
+    result = run()
+    wall = time.perf_counter() - began
+    return result, wall, max(0.0, (_foreign_cpu_seconds() - foreign) / wall)
+
+
+def spread(values: list[float]) -> str:
+    return f"{np.median(values):8.1f} images/s  (range {min(values):.1f}-{max(values):.1f})"
 
 
 def model_ceiling(model, batch: int, input_size: int, seconds: float = 8.0) -> float:
@@ -102,6 +134,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--input-size", type=int, default=64)
     parser.add_argument("--train-images", type=int, default=512, help="images in the timed training epoch")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the embedding measurements")
     args = parser.parse_args()
     config = resolve(overrides=["stopping_condition.n_samples=1", f"lightly.collate.input_size={args.input_size}"]).lightly
     workers = resolve_workers(config.loader.num_workers)
@@ -115,16 +148,26 @@ def main() -> None:
         names = source.list_images()
         model = build_model(config.model)
 
-        ceiling = model_ceiling(model, INFERENCE_BATCH, args.input_size)
-        began = time.perf_counter()
-        _, efficiency = embed_images(model, source, names, args.input_size, config.loader.batch_size, config.loader.num_workers, torch.device("cpu"), quiet)
-        ours = len(names) / (time.perf_counter() - began)
-        base = baseline(model, root, INFERENCE_BATCH, args.input_size, workers)
-        print("embedding")
-        print(f"  model alone (ceiling):  {ceiling:8.1f} images/s")
-        print(f"  winnow pipeline:        {ours:8.1f} images/s  (compute efficiency shown in its bar: {efficiency:.2f})")
-        print(f"  ImageFolder baseline:   {base:8.1f} images/s")
-        print(f"  pipeline / ceiling: {ours / ceiling:.2f} (target >= 0.9); pipeline / baseline: {ours / base:.2f}x (target > 1)")
+        ceilings, pipelines, baselines, efficiencies = [], [], [], []
+        for repeat in range(args.repeats):
+            ceiling, _, busy_ceiling = timed(lambda: model_ceiling(model, INFERENCE_BATCH, args.input_size))
+            (_, efficiency), wall, busy_ours = timed(lambda: embed_images(
+                model, source, names, args.input_size, config.loader.batch_size, config.loader.num_workers, torch.device("cpu"), quiet))
+            base, _, busy_base = timed(lambda: baseline(model, root, INFERENCE_BATCH, args.input_size, workers))
+            ceilings.append(ceiling)
+            pipelines.append(len(names) / wall)
+            baselines.append(base)
+            efficiencies.append(efficiency)
+            print(f"  repeat {repeat + 1}: ceiling {ceiling:.1f}, pipeline {pipelines[-1]:.1f}, baseline {base:.1f} images/s; "
+                  f"other processes' CPU meanwhile {busy_ceiling:.2f} / {busy_ours:.2f} / {busy_base:.2f} cores", flush=True)
+        ceiling, ours, base = np.median(ceilings), np.median(pipelines), np.median(baselines)
+        print("embedding (median of the repeats)")
+        print(f"  model alone (ceiling):  {spread(ceilings)}")
+        print(f"  winnow pipeline:        {spread(pipelines)}  (compute efficiency shown in its bar: {np.median(efficiencies):.2f})")
+        print(f"  ImageFolder baseline:   {spread(baselines)}")
+        ratios = [p / c for p, c in zip(pipelines, ceilings)]
+        print(f"  pipeline / ceiling: {ours / ceiling:.2f} (per repeat {min(ratios):.2f}-{max(ratios):.2f}; target >= 0.9); "
+              f"pipeline / baseline: {ours / base:.2f}x (target > 1)")
 
         train_config = resolve(overrides=["stopping_condition.n_samples=1", f"lightly.collate.input_size={args.input_size}",
                                           "lightly.trainer.max_epochs=1"]).lightly

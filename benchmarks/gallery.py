@@ -51,7 +51,8 @@ def build(n: int) -> Run:
     user = get_user_model().objects.create_user("bench", password="bench-pass-1")
     dataset = Dataset.objects.create(owner=user, name="bench", path=str(DATA / "images"))
     run = Run.objects.create(owner=user, dataset=dataset, state=Run.COMPLETED, primary_score="det/uncertainty_margin",
-                             n_selected=n // 100, facts={"metadata_keys": ["lightly.height", "lightly.width", "weather"]})
+                             n_selected=n // 100, facts={"metadata_keys": ["lightly.height", "lightly.width", "weather"],
+                                                              "numeric_metadata": ["lightly.height", "lightly.width"]})
     rng = np.random.default_rng(0)
     scores = rng.random((n, 3))
     picked = rng.choice(n, n // 100, replace=False)

@@ -31,6 +31,7 @@ from webapp.datasets.models import Dataset, PredictionTask  # noqa: E402
 from webapp.datasets.services import save_dataset, test_connection  # noqa: E402
 from webapp.datasets.uploads import receive_upload  # noqa: E402
 from webapp.runs.models import Run, RunSample  # noqa: E402
+from webapp.runs.results import metadata_facts  # noqa: E402
 from webapp.runs.services import schedule_run  # noqa: E402
 
 
@@ -68,7 +69,7 @@ def large_run(args: dict) -> dict:
     now = timezone.now()
     run = Run.objects.create(
         owner=user, dataset=dataset, state=Run.COMPLETED, primary_score=args["primary_score"], stage="done",
-        n_selected=sum(s["selected"] for s in samples), facts={"metadata_keys": args["metadata_keys"]},
+        n_selected=sum(s["selected"] for s in samples), facts=metadata_facts([RunSample(metadata=s["metadata"]) for s in samples]),
         worker_config={"method": "coral", "stopping_condition": {"n_samples": sum(s["selected"] for s in samples)}},
         started_at=now - timedelta(minutes=3), finished_at=now,
     )

@@ -90,11 +90,6 @@ def test_sample_page_draws_every_predicted_box_with_its_label(page, det_run, sho
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: a box label's font (11px in static/css/winnow.css .box-label) is in the SVG's viewBox units, i.e. "
-    "image pixels, so it scales with the image: on this 60x40 image shown ~560 px wide each label is ~180 px tall "
-    "and runs off the image; on a 4000 px photo it would be ~1.5 px. Remove this marker once fixed."
-))
 def test_box_labels_are_readable_and_inside_the_image(page, det_run, shot):
     login(page, GALLERY_USER)
     busiest = max(det_run.names, key=lambda n: (len(det_run.boxes(n)), n))

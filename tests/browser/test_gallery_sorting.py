@@ -85,11 +85,6 @@ def test_sorting_by_score_filename_metadata_and_rank(page, large_run, shot):
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: the sort menu offers every metadata key, but webapp/gallery/selectors.py _sort_expression casts the "
-    "value to a float; text values (weather: sunny/rain/fog) all become 0.0 on SQLite, so the 'sort' is by id "
-    "(and on PostgreSQL the cast of 'rain' to double precision is an error). Remove this marker once fixed."
-))
 def test_sorting_by_a_text_metadata_value_orders_by_that_value(page, large_run, shot):
     login(page, GALLERY_USER)
     weather = {s["filename"]: s["metadata"]["weather"] for s in large_run.samples}

@@ -80,7 +80,7 @@ def test_keyset_pages_walk_every_sample_once_forward_and_back(completed_run, sor
             break
         page = selectors.page(run, selectors.GalleryQuery(tab="all", sort=sort, order=order, after=page.next_cursor), size=5)
     assert len(seen) == len(set(seen)) == 24
-    values = [RunSample.objects.annotate(v=selectors._sort_expression(query)).get(pk=pk).v for pk in seen]
+    values = [RunSample.objects.annotate(v=selectors._sort_expression(query, run)).get(pk=pk).v for pk in seen]
     assert values == sorted(values, reverse=query.descending)
     back = selectors.page(run, selectors.GalleryQuery(tab="all", sort=sort, order=order, before=page.prev_cursor), size=5)
     assert [s.pk for s in back.samples] == pages[-2]

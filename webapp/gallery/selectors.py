@@ -64,6 +64,8 @@ class GalleryQuery:
         order = params.get("order") or ""
         if order not in ("", "asc", "desc"):
             raise QueryError("order: must be asc or desc")
+        if sort.startswith("meta:") and not order and sort[5:] not in numeric_metadata(run):
+            order = "asc"  # text: A to Z
         tag = params.get("tag") or ""
         if tag and not str(tag).isdigit():
             raise QueryError("tag: must be a tag id")
@@ -123,9 +125,11 @@ def filtered(run: Run, query: GalleryQuery) -> QuerySet[RunSample]:
     return samples
 
 
-def _sort_expression(query: GalleryQuery):
+def _sort_expression(query: GalleryQuery, run: Run):
+    """Numbers sort as numbers, text metadata as text."""
     if query.sort.startswith("meta:"):
-        return Cast(KT(f"metadata__{query.sort[5:]}"), FloatField())
+        key = query.sort[5:]
+        return Cast(KT(f"metadata__{key}"), FloatField() if key in numeric_metadata(run) else TextField())
     return F(query.sort)
 
 
@@ -153,7 +157,7 @@ def page(run: Run, query: GalleryQuery, size: int = PAGE_SIZE) -> Page:
     """One page of the view and the total number of matches (two queries)."""
     if not query.sort:
         query = replace(query, sort=default_sort(run, query.tab))
-    samples = filtered(run, query).annotate(sort_value=_sort_expression(query))
+    samples = filtered(run, query).annotate(sort_value=_sort_expression(query, run))
     if query.sort.startswith("meta:") or query.sort == "rank":
         samples = samples.filter(sort_value__isnull=False)  # a metadata sort shows who has the key
     count = samples.count()
@@ -194,3 +198,7 @@ def classes_of(run: Run) -> list[str]:
 
 def metadata_keys(run: Run) -> list[str]:
     return list(run.facts.get("metadata_keys", []))
+
+
+def numeric_metadata(run: Run) -> set[str]:
+    return set(run.facts.get("numeric_metadata", []))

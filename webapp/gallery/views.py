@@ -125,6 +125,8 @@ def sample_detail(request, pk: int, sample: int):
         "sample": item,
         "width": width,
         "height": height,
+        # Before sample.js sets it for the screen: about 12 px with the image ~560 px wide.
+        "label_size": round(max(width or 1, height or 1) / 46, 2),
         "annotations": found,
         "scores": _shown_scores(item),
         "contributions": [(k.split("/", 1)[1], v) for k, v in item.scores.items() if k.startswith("contribution/")],

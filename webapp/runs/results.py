@@ -89,6 +89,18 @@ def load_samples(run: Run, run_dir: Path) -> list[RunSample]:
     return samples
 
 
+def metadata_facts(samples: list[RunSample]) -> dict:
+    """{"metadata_keys": every key, "numeric_metadata": keys whose values are all numbers}:
+    the gallery sorts numeric keys as numbers and the others as text."""
+    kinds: dict[str, bool] = {}
+    for sample in samples:
+        for key, value in sample.metadata.items():
+            if value is not None:
+                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+                kinds[key] = kinds.get(key, True) and numeric
+    return {"metadata_keys": sorted(kinds), "numeric_metadata": sorted(k for k, numeric in kinds.items() if numeric)}
+
+
 def _embedding_map(run_dir: Path) -> tuple[dict[str, int], np.ndarray]:
     """filename → embedding row, and the (N, 2) PCA map; saves the embeddings for lookups."""
     path = run_dir / "data/normalized_embeddings.csv"

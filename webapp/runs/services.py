@@ -200,8 +200,7 @@ def complete_run(run: Run, run_dir: Path, n_selected: int) -> None:
         )
         tag.items.all().delete()
         TagItem.objects.bulk_create([TagItem(tag=tag, filename=name) for name in picked], batch_size=5000)
-        keys = sorted({key for sample in samples if sample.row >= 0 for key in sample.metadata})
         Run.objects.filter(pk=run.pk).update(
             state=Run.COMPLETED, n_selected=n_selected, finished_at=timezone.now(), stage="done", error="",
-            facts={"metadata_keys": keys},
+            facts=results.metadata_facts(samples),
         )
