@@ -139,7 +139,8 @@ def test_a_worker_process_runs_a_queued_run_through_redis(deployment):
     env, roots = deployment
     pk = django(env, SETUP.format(folder=roots / "a", n=30, worker={"method": "coral", "stopping_condition": {"n_samples": 5},
                                                                     "active_learning": {"task_name": "t"}},
-                                  lightly={"collate": {"input_size": 32}, "loader": {"num_workers": 0}}))
+                                  # default loader workers: the daemonic worker process starts them
+                                  lightly={"collate": {"input_size": 32}}))
     assert run_state(env, pk)["state"] == "queued"  # nothing runs it until a worker starts
     worker = start_worker(env)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from contextlib import contextmanager
 
 from selection_engine import pipeline
 from selection_engine.errors import Canceled, WinnowError
@@ -15,13 +17,33 @@ from .progress import RunProgress
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def child_processes_allowed():
+    """Let this process start child processes for a while, even when it is a daemon.
+
+    django-q2 runs tasks in daemonic worker processes, and Python refuses to let a daemon start
+    children ("daemonic processes are not allowed to have children"), but the engine's torch
+    DataLoader decodes images in worker processes. Those workers end with their loader, and die
+    with this process if it is killed (torch's workers watch their parent).
+    """
+    process = multiprocessing.current_process()
+    daemon = process.daemon
+    if daemon:
+        process.daemon = False
+    try:
+        yield
+    finally:
+        if daemon:
+            process.daemon = True
+
+
 def execute_run(run_id: int) -> str:
     run = services.start_run(run_id)
     if run is None:
         return f"run {run_id} was not queued (canceled or already started); nothing to do"
     progress = RunProgress(run)
     try:
-        with progress:
+        with progress, child_processes_allowed():
             config = services.engine_config(run)
             Run.objects.filter(pk=run.pk).update(run_dir=str(services.runs_dir(run.owner) / f"run-{run.pk}"))
             result = pipeline.run(
