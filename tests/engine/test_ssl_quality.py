@@ -33,15 +33,16 @@ from selection_engine.synthetic import write_digits
 
 SIZE = 32
 SEED = 0
-#: Trained must beat random weights by at least this much accuracy (measured: about 0.085).
+#: Trained must beat random weights by at least this much accuracy (measured: 0.816 -> 0.902, +0.086;
+#: with numpy 2.4 / Pillow 13 the earlier 10 epochs at lr 0.15 reached only 0.848).
 MARGIN = 0.05
 SETTINGS = [
     f"lightly.collate.input_size={SIZE}",
     "lightly.loader.num_workers=0",
     "lightly.loader.batch_size=128",
     "lightly.model.width=0.25",
-    "lightly.trainer.max_epochs=10",
-    "lightly.optimizer.lr=0.15",
+    "lightly.trainer.max_epochs=20",
+    "lightly.optimizer.lr=0.3",
     "lightly.criterion.temperature=0.2",
     "lightly.collate.min_scale=0.5",
     "lightly.collate.hf_prob=0",
