@@ -103,3 +103,12 @@ def test_rerun_queues_a_new_run_with_the_same_configs(alice_client, completed_ru
     assert response["Location"] == f"/runs/{new.pk}/"
     assert (new.state, new.rerun_of_id) == (Run.QUEUED, completed_run.pk)
     assert (new.worker_config, new.lightly_config) == (completed_run.worker_config, completed_run.lightly_config)
+
+
+def test_deleting_a_dataset_removes_its_runs_and_outputs_but_not_its_images(alice_client, completed_run, images):
+    folder, names = images
+    run_dir = completed_run.directory
+    assert run_dir.is_dir()
+    alice_client.post(f"/datasets/{completed_run.dataset.pk}/delete/")
+    assert not Run.objects.exists() and not run_dir.exists()
+    assert all((folder / name).exists() for name in names)

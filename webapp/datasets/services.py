@@ -101,11 +101,17 @@ def save_dataset(dataset: Dataset, changed: set[str] | None = None) -> Dataset:
 
 
 def delete_dataset(dataset: Dataset) -> None:
-    """Delete the dataset, its uploads and thumbnails (never the datasource's own files)."""
+    """Delete the dataset, its uploads, thumbnails, runs and their outputs (never the
+    datasource's own files)."""
     uploads, pk = dataset.uploads_dir, dataset.pk
+    outputs = [Path(d) for d in dataset.runs.exclude(run_dir="").values_list("run_dir", flat=True)]
     forget_thumbnails(dataset)
     dataset.delete()
     shutil.rmtree(uploads, ignore_errors=True)
+    users = (settings.DATA_DIR / "users").resolve()
+    for folder in outputs:
+        if users in folder.resolve().parents:  # only what Winnow wrote
+            shutil.rmtree(folder, ignore_errors=True)
     (settings.DATA_DIR / "uploads" / f"{pk}.lock").unlink(missing_ok=True)
 
 
