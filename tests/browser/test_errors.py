@@ -120,7 +120,13 @@ def test_wizard_refuses_invalid_values_and_back_next_keep_the_answers(page, serv
     page.click("button[value=next]")
 
     expect(page.locator("#step-method")).to_be_visible()
+    strategy_boxes = page.locator("#field-use_diversity, #field-use_scores, #field-balance_classes")
+    expect(strategy_boxes.first).to_be_hidden()  # coral is the default: no strategy choices
+    page.check("input[name=method][value=strategies]")
+    for i in range(3):
+        expect(strategy_boxes.nth(i)).to_be_visible()
     page.check("input[name=method][value=coreset]")
+    expect(strategy_boxes.first).to_be_hidden()
     page.click("button[value=next]")
     expect(page.locator("#step-task")).to_be_visible()
     page.click("button[value=next]")  # coreset needs no task
