@@ -112,3 +112,10 @@ def test_deleting_a_dataset_removes_its_runs_and_outputs_but_not_its_images(alic
     alice_client.post(f"/datasets/{completed_run.dataset.pk}/delete/")
     assert not Run.objects.exists() and not run_dir.exists()
     assert all((folder / name).exists() for name in names)
+
+
+def test_a_schedule_sweeps_stale_runs_every_minute(db):
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="webapp.runs.services.fail_stale_runs")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
