@@ -143,3 +143,10 @@ def test_a_preset_is_saved_and_starts_the_wizard_at_review(alice_client, dataset
     response = step(alice_client, "dataset", {"dataset": dataset.pk, "preset": preset.pk})
     assert response["Location"] == "/runs/new/review/"
     assert review_documents(alice_client.get("/runs/new/review/").content.decode())["worker_config"] == docs["worker_config"]
+
+
+def test_a_wizard_whose_dataset_was_deleted_starts_over_instead_of_failing(alice_client, dataset):
+    walk_to_review(alice_client, dataset)
+    dataset.delete()
+    assert alice_client.get("/runs/new/review/")["Location"] == "/runs/new/dataset/"
+    assert alice_client.get("/runs/new/dataset/").status_code == 200

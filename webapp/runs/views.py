@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from selection_engine.errors import ConfigError
 
-from ..datasets.selectors import dataset_of
+from ..datasets.selectors import dataset_of, datasets_of
 from . import selectors, services, wizard
 from .models import Preset, Run
 
@@ -119,14 +119,19 @@ def wizard_start(request):
     return redirect(_step_url("dataset"))
 
 
+def _chosen_dataset(request, answers: dict):
+    """The wizard's dataset, None when none is chosen or it was deleted since."""
+    pk = answers.get("dataset", {}).get("dataset")
+    return datasets_of(request.user).filter(pk=pk).first() if pk else None
+
+
 def _form_for(step: str, request, answers: dict, data=None):
     initial = answers.get(step)
     if step == "dataset":
         return wizard.DatasetStep(data, initial=initial, user=request.user)
-    dataset_pk = answers.get("dataset", {}).get("dataset")
-    if dataset_pk is None:
+    dataset = _chosen_dataset(request, answers)
+    if dataset is None:
         return None
-    dataset = dataset_of(request.user, dataset_pk)
     if step == "method":
         return wizard.MethodStep(data, initial=initial)
     if step == "task":
@@ -154,7 +159,7 @@ def wizard_step(request, step: str):
     state = wizard.WizardState(request.session)
     answers = state.answers()
     form = _form_for(step, request, answers, request.POST if request.method == "POST" else None)
-    if form is None:  # a later step before the dataset was chosen
+    if form is None:  # a later step before a dataset was chosen (or after it was deleted)
         return redirect(_step_url("dataset"))
     index = wizard.STEPS.index(step)
     action = request.POST.get("action", "next")
@@ -178,7 +183,6 @@ def wizard_step(request, step: str):
                 })
                 return redirect(_step_url("review"))
             return redirect(_step_url(wizard.STEPS[index + 1]))
-    dataset_pk = answers.get("dataset", {}).get("dataset")
     return render(request, "runs/wizard_step.html", {
         "form": form,
         "step": step,
@@ -187,14 +191,16 @@ def wizard_step(request, step: str):
         "index": index,
         "first": index == 0,
         "last": step == "review",
-        "dataset": dataset_of(request.user, dataset_pk) if dataset_pk else None,
+        "dataset": _chosen_dataset(request, answers),
     })
 
 
 def _review_submit(request, state: wizard.WizardState, form: wizard.ReviewStep, action: str):
     data = form.cleaned_data
     state.save_review({k: request.POST.get(k, "") for k in ("worker_config", "lightly_config", "selection_config")})
-    dataset = dataset_of(request.user, state.answers()["dataset"]["dataset"])
+    dataset = _chosen_dataset(request, state.answers())
+    if dataset is None:
+        return redirect(_step_url("dataset"))
     documents = (data["worker_config"], data["lightly_config"], data["selection_config"])
     if action == "preset" and not data.get("preset_name"):
         form.add_error("preset_name", "Give the preset a name.")
