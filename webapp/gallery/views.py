@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
-from PIL import UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from selection_engine.errors import WinnowError
 
@@ -108,16 +108,18 @@ def _sort_choices(run: Run, query, metadata_keys: list[str]) -> list[tuple[str, 
 def sample_detail(request, pk: int, sample: int):
     run = _finished_run(request, pk)
     item = get_object_or_404(RunSample, run=run, pk=sample)
+    try:
+        source = engine_source(run.dataset)
+    except WinnowError:  # the datasource is gone or no longer allowed: show the rest
+        source = None
     width, height = item.metadata.get("lightly.width"), item.metadata.get("lightly.height")
-    if not (width and height):
+    if source is not None and not (width and height):
         try:
-            with engine_source(run.dataset).open(item.filename) as handle:
-                from PIL import Image
-
+            with source.open(item.filename) as handle:
                 width, height = Image.open(handle).size
         except (WinnowError, OSError, UnidentifiedImageError):
             width = height = None
-    found = annotations(engine_source(run.dataset), item.filename, (int(width), int(height))) if width else []
+    found = annotations(source, item.filename, (int(width), int(height))) if source is not None and width else []
     neighbours = nearest_neighbours(run, item)
     by_row = {s.row: s for s in RunSample.objects.filter(run=run, row__in=[r for r, _ in neighbours])}
     return render(request, "gallery/sample.html", {
