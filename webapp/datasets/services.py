@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from selection_engine.errors import WinnowError
-from selection_engine.formats.predictions import load_predictions, read_task_names
+from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
 from selection_engine.sources import OverlaySource, Source, source_from_spec
 
 from .models import Dataset, PredictionTask
@@ -152,7 +152,11 @@ def test_connection(dataset: Dataset, n_examples: int = 8) -> ConnectionReport:
 
 def refresh_tasks(dataset: Dataset, source: Source, images: list[str]) -> list[PredictionTask]:
     """Re-read the tasks (type, categories, coverage) from the dataset's ``.lightly`` files."""
-    loaded = load_predictions(source, images, tasks=read_task_names(source), known_images=images)
+    return store_tasks(dataset, load_predictions(source, images, tasks=read_task_names(source), known_images=images), len(images))
+
+
+def store_tasks(dataset: Dataset, loaded: LoadedPredictions, n_images: int) -> list[PredictionTask]:
+    """Replace the dataset's task list with the tasks of ``loaded`` (read by the caller)."""
     tasks = [
         PredictionTask(
             dataset=dataset,
@@ -161,7 +165,7 @@ def refresh_tasks(dataset: Dataset, source: Source, images: list[str]) -> list[P
             categories=schema.category_names,
             n_files=loaded.n_files.get(name, 0),
             coverage=loaded.coverage(name),
-            n_images=len(images),
+            n_images=n_images,
         )
         for name, schema in loaded.schemas.items()
     ]

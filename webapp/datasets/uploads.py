@@ -28,7 +28,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from selection_engine.errors import InputError, WinnowError
 from selection_engine.formats.metadata import read_metadata
-from selection_engine.formats.predictions import load_predictions, read_task_names
+from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
 from selection_engine.progress import Reporter
 from selection_engine.sources import OverlaySource, safe_relpath
 
@@ -181,17 +181,16 @@ def _stage_validate_swap(dataset: Dataset, uploaded: UploadedFile) -> tuple[list
             else:
                 staging.mkdir(parents=True)
             _unpack(archive, plan, staging)
-            report = _validate(dataset, staging, sorted(plan))
+            report, images, loaded = _validate(dataset, staging, sorted(plan))
             accepted = all(row["status"] == "ok" for row in report)
             if accepted:
                 _swap(staging, live)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    if accepted:
-        try:
-            services.test_connection(dataset)  # refresh tasks and coverage from the stored files
-        except WinnowError:
-            pass
+    if accepted:  # the validation read exactly what is stored now: keep its task list and count
+        dataset.image_count = len(images)
+        dataset.save(update_fields=["image_count", "updated_at"])
+        services.store_tasks(dataset, loaded, len(images))
     return report, accepted
 
 
@@ -227,15 +226,17 @@ def _add_to_tasks_json(staging: Path, tasks: list[str]) -> None:
     path.write_text(json.dumps(names + [t for t in tasks if t not in names], indent=2))
 
 
-def _validate(dataset: Dataset, staging: Path, uploaded: list[str]) -> list[dict]:
-    """One row per uploaded file (ok or its problem), plus problems of files it relies on."""
+def _validate(dataset: Dataset, staging: Path, uploaded: list[str]) -> tuple[list[dict], list[str], LoadedPredictions | None]:
+    """(one row per uploaded file, ok or its problem, plus problems of files it relies on;
+    the datasource's images; the predictions as read)."""
     base = services.engine_source(dataset).base
     try:
         images = base.list_images()
     except Exception as exc:
-        return [{"file": "(datasource)", "status": "error", "message": f"the datasource cannot be listed: {exc}"}]
+        return [{"file": "(datasource)", "status": "error", "message": f"the datasource cannot be listed: {exc}"}], [], None
     source = OverlaySource(base, staging)
     problems: dict[str, str] = {}
+    loaded = None
     try:
         loaded = load_predictions(source, images, tasks=read_task_names(source), known_images=images)
         problems.update({p.file: p.message for p in loaded.problems})
@@ -247,13 +248,18 @@ def _validate(dataset: Dataset, staging: Path, uploaded: list[str]) -> list[dict
         problems[getattr(exc, "location", "") or ".lightly/metadata"] = getattr(exc, "reason", str(exc))
     rows = []
     for target in uploaded:
-        message = next((m for loc, m in problems.items() if loc == target or loc.startswith(target + ",") or loc.startswith(target + ":")), "")
+        message = next((m for location, m in problems.items() if _is_about(location, target)), "")
         rows.append({"file": target, "status": "error" if message else "ok", "message": message})
-    reported = {row["file"] for row in rows if row["status"] == "error"}
+    reported = [row["file"] for row in rows if row["status"] == "error"]
     for location, message in problems.items():
-        if not any(location == f or location.startswith(f + ",") or location.startswith(f + ":") for f in reported):
+        if not any(_is_about(location, name) for name in reported):
             rows.append({"file": location, "status": "error", "message": message})
-    return sorted(rows, key=lambda row: (row["status"] != "error", row["file"]))
+    return sorted(rows, key=lambda row: (row["status"] != "error", row["file"])), images, loaded
+
+
+def _is_about(location: str, filename: str) -> bool:
+    """An engine error location names ``filename``, alone or with ", line 3" / ": ..." after it."""
+    return location == filename or location.startswith((filename + ",", filename + ":"))
 
 
 def _swap(staging: Path, live: Path) -> None:
