@@ -106,8 +106,11 @@ def test_the_sample_page_shows_scores_contributions_metadata_and_neighbours(alic
     assert "animals/uncertainty_margin" in page and "At selection time" in page and "DIVERSITY" in page
     assert "lightly.sharpness" in page
     assert page.count('<figure><a href="/runs/') == 8  # eight nearest neighbours
-    other = RunSample.objects.exclude(run=completed_run).first()
-    assert other is None or alice_client.get(f"/runs/{completed_run.pk}/samples/{other.pk}/").status_code == 404
+    # A sample of another run is not found under this run's address.
+    other_run = Run.objects.create(owner=completed_run.owner, dataset=completed_run.dataset, state=Run.COMPLETED)
+    other = RunSample.objects.create(run=other_run, filename=sample.filename)
+    assert alice_client.get(f"/runs/{completed_run.pk}/samples/{other.pk}/").status_code == 404
+    assert alice_client.get(f"/runs/{other_run.pk}/samples/{other.pk}/").status_code == 200
 
 
 def test_detection_boxes_are_drawn_on_the_sample(alice_client, alice, root, tmp_path):

@@ -81,4 +81,4 @@ def test_the_dashboard_is_for_staff_and_shows_states_failures_and_storage(client
     assert 'data-state="completed">1<' in page and 'data-state="failed">1<' in page
     assert "the bucket vanished" in page
     assert "run outputs" in page and "thumbnails" in page
-    assert "No worker has reported" in page or "Last heartbeat" in page
+    assert "No worker has reported" in page  # no qcluster runs beside the test client
