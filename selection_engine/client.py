@@ -188,7 +188,7 @@ class WinnowClient:
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: no such file or folder")
         with tempfile.TemporaryFile(suffix=".zip") as archive:
-            _zip_folder(path, archive)
+            zip_folder(path, archive)
             archive.seek(0)
             return self._upload(dataset_id, f"{path.resolve().name or 'upload'}.zip", archive)
 
@@ -324,7 +324,7 @@ class WinnowClient:
             return target
 
 
-def _zip_folder(folder: Path, archive: IO[bytes]) -> None:
+def zip_folder(folder: Path, archive: IO[bytes]) -> None:
     """Zip ``folder`` under its own name (``.lightly/...``, ``predictions/...``, ``<task>/...``);
     a datasource root is reduced to its ``.lightly`` folder."""
     if (folder / ".lightly").is_dir():

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from selection_engine.client import zip_folder as client_zip_folder
 from selection_engine.synthetic import write_images, write_predictions
 from webapp.datasets.models import Dataset
 from webapp.datasets.services import save_dataset, test_connection
@@ -29,7 +30,10 @@ def zip_bytes(files: dict[str, bytes | str]) -> bytes:
 
 
 def zip_folder(folder: Path) -> bytes:
-    return zip_bytes({p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()})
+    """A zip of ``folder``'s .lightly files, packed as the Python client packs them."""
+    archive = io.BytesIO()
+    client_zip_folder(folder, archive)
+    return archive.getvalue()
 
 
 def upload(dataset, user, data: bytes, name: str = "predictions.zip"):

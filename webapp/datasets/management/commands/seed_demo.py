@@ -2,7 +2,6 @@
 
 import io
 import tempfile
-import zipfile
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
+from selection_engine.client import zip_folder
 from selection_engine.synthetic import write_digit_predictions, write_digits
 
 from ...models import Dataset
@@ -18,15 +18,6 @@ from ...uploads import receive_upload
 
 DEMO_NAME = "Digits demo"
 TASK = "digits-classifier"
-
-
-def zip_folder(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 class Command(BaseCommand):
@@ -53,7 +44,9 @@ class Command(BaseCommand):
             ))
             with tempfile.TemporaryDirectory() as tmp:
                 accuracy = write_digit_predictions(Path(tmp), names, task=TASK)
-                upload = receive_upload(dataset, user, SimpleUploadedFile("digits-predictions.zip", zip_folder(Path(tmp))))
+                archive = io.BytesIO()
+                zip_folder(Path(tmp), archive)  # the client's packing: .lightly/predictions/...
+                upload = receive_upload(dataset, user, SimpleUploadedFile("digits-predictions.zip", archive.getvalue()))
             if not upload.accepted:
                 raise CommandError(f"The demo predictions were rejected: {upload.report[:3]}")
             self.stdout.write(f"Demo dataset: {len(names)} digits in {folder}; the demo model is {accuracy:.0%} accurate.")
