@@ -27,6 +27,11 @@ BINS = 40
 SELECTED, OTHERS = "#2f6fde", "#b8bfca"
 
 
+def sample_url_prefix(run: Run) -> str:
+    """``/runs/<run>/samples/``: a sample's page is this plus ``<id>/`` (built per point, not reversed)."""
+    return reverse("sample", kwargs={"pk": run.pk, "sample": 0}).removesuffix("0/")
+
+
 def _layout(title: str, **extra) -> dict:
     return {"title": title, "template": "plotly_white", "height": 380, "margin": dict(l=50, r=20, t=50, b=45), **extra}
 
@@ -38,7 +43,7 @@ def embedding_map(run: Run, seed: int = 0) -> dict | None:
     names = dict(RunSample.objects.filter(run=run, x__isnull=False).values_list("pk", "filename"))
     rng = np.random.default_rng(seed)
     thumb = reverse("datasets:thumbnail", kwargs={"pk": run.dataset_id}) + "?name="
-    detail = reverse("sample", kwargs={"pk": run.pk, "sample": 0})[:-2]  # ".../samples/"
+    detail = sample_url_prefix(run)
     figure = go.Figure()
     total = {True: int(rows[:, 3].sum()), False: int((rows[:, 3] == 0).sum())}
     for selected, colour, label in ((False, OTHERS, "not selected"), (True, SELECTED, "selected")):

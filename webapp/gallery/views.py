@@ -78,7 +78,7 @@ def gallery(request, pk: int):
 def _cards(run: Run, samples: list[RunSample]) -> list[dict]:
     """What each grid cell shows, prepared here: a template loop per cell is the slow part."""
     thumb = reverse("datasets:thumbnail", kwargs={"pk": run.dataset_id}) + "?name="
-    detail = reverse("sample", kwargs={"pk": run.pk, "sample": 0})[:-2]
+    detail = plots.sample_url_prefix(run)
     return [
         {
             "sample": s,
