@@ -11,15 +11,14 @@ import contextlib
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from ..config.documents import LightlyConfig
 from ..errors import InputError
 from ..progress import Reporter
 from ..sources import Source
+from .decode import decode_rgb, resize_within
 from .heads import ProjectionHead
 from .inference import resolve_workers
 from .loss import NTXentLoss
@@ -42,12 +41,8 @@ class _TwoViews(Dataset):
         return len(self.filenames)
 
     def __getitem__(self, index: int):
-        with self.source.open(self.filenames[index]) as handle, Image.open(handle) as image:
-            image.draft("RGB", (self.decode_size, self.decode_size))  # JPEG: decode at reduced scale
-            image = image.convert("RGB")
-            image.thumbnail((self.decode_size, self.decode_size), Image.BILINEAR)
-            pixels = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
-        return self.transform(pixels)
+        pixels = decode_rgb(self.source.read_bytes(self.filenames[index]), self.decode_size)
+        return self.transform(resize_within(pixels, self.decode_size))
 
 
 @dataclass
