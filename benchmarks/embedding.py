@@ -117,7 +117,7 @@ def baseline(model, root: Path, batch: int, input_size: int, workers: int) -> fl
     return n / (time.perf_counter() - began)
 
 
-def training_ceiling(model, config, steps: int = 6) -> float:
+def training_ceiling(model, config, seconds: float = 4.0) -> float:
     """Forward + backward images/s of model + head + loss on pre-made views (one step = batch images)."""
     batch, size = config.loader.batch_size, config.collate.input_size
     head = ProjectionHead(config.model.num_ftrs, config.model.out_dim)
@@ -126,13 +126,19 @@ def training_ceiling(model, config, steps: int = 6) -> float:
     model.train()
     head.train()
     views = [torch.randn(batch, 3, size, size) for _ in range(2)]
-    for step in range(steps + 2):
-        if step == 2:
-            began = time.perf_counter()
+
+    def step():
         loss = criterion(head(model(views[0])), head(model(views[1])))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+
+    for _ in range(2):
+        step()
+    began, steps = time.perf_counter(), 0
+    while time.perf_counter() - began < seconds:
+        step()
+        steps += 1
     return steps * batch / (time.perf_counter() - began)
 
 
@@ -142,6 +148,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--input-size", type=int, default=64)
     parser.add_argument("--train-images", type=int, default=512, help="images in the timed training epoch")
+    parser.add_argument("--train-repeats", type=int, default=3, help="repeats of the timed training epoch")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats of the embedding measurements")
     args = parser.parse_args()
     config = resolve(overrides=["stopping_condition.n_samples=1", f"lightly.collate.input_size={args.input_size}"]).lightly
@@ -189,14 +196,26 @@ def main() -> None:
         train_config = resolve(overrides=["stopping_condition.n_samples=1", f"lightly.collate.input_size={args.input_size}",
                                           "lightly.trainer.max_epochs=1"]).lightly
         subset = names[: args.train_images]
-        began = time.perf_counter()
-        train_simclr(build_model(train_config.model), source, subset, train_config, torch.device("cpu"), quiet)
-        trained = len(subset) // train_config.loader.batch_size * train_config.loader.batch_size / (time.perf_counter() - began)
-        train_ceiling = training_ceiling(build_model(train_config.model), train_config)
-        print(f"training (one epoch of {len(subset)} images, batch {train_config.loader.batch_size}, two views each)")
-        print(f"  forward+backward ceiling: {train_ceiling:8.1f} images/s")
-        print(f"  winnow train_simclr:      {trained:8.1f} images/s")
-        print(f"  training / ceiling: {trained / train_ceiling:.2f}")
+        trained_images = len(subset) // train_config.loader.batch_size * train_config.loader.batch_size
+        ceiling_model = build_model(train_config.model)
+        train_ceiling = lambda: training_ceiling(ceiling_model, train_config)  # noqa: E731
+        print(f"training (one epoch of {len(subset)} images, batch {train_config.loader.batch_size}, two views each, "
+              f"{workers} loader workers)")
+        trainings, train_ceilings, train_ratios = [], [], []
+        before = train_ceiling()
+        for repeat in range(args.train_repeats):
+            (_, wall, busy) = timed(lambda: train_simclr(build_model(train_config.model), source, subset, train_config,
+                                                         torch.device("cpu"), quiet))
+            after = train_ceiling()
+            trainings.append(trained_images / wall)
+            train_ceilings.append((before + after) / 2)
+            train_ratios.append(trainings[-1] / train_ceilings[-1])
+            print(f"  repeat {repeat + 1}: ceiling {before:.1f} before, {after:.1f} after; train_simclr {trainings[-1]:.1f} "
+                  f"({train_ratios[-1]:.2f} of the ceiling) images/s; other processes' CPU meanwhile {busy:.2f} cores", flush=True)
+            before = after
+        print(f"  forward+backward ceiling: {spread(train_ceilings)}")
+        print(f"  winnow train_simclr:      {spread(trainings)}")
+        print(f"  training / ceiling: {np.median(train_ratios):.2f} (per repeat {min(train_ratios):.2f}-{max(train_ratios):.2f})")
 
 
 if __name__ == "__main__":
