@@ -142,3 +142,20 @@ def test_embed_images_matches_the_model_on_the_reference_transform_in_file_order
     assert embeddings.shape == (300, 16) and embeddings.dtype == np.float32
     np.testing.assert_allclose(embeddings, expected, rtol=1e-4, atol=1e-4)
     assert 0 < efficiency <= 1
+
+
+def test_the_gpu_loader_feeds_the_same_pixels_as_the_cpu_lanes(tmp_path):
+    """Without a GPU here, at least its input path (loader worker processes) is checked."""
+    from torch.utils.data import DataLoader
+
+    from selection_engine.embedding.inference import _ImageFiles, decode_batch
+
+    names = []
+    for i in range(6):
+        photo(96 + 16 * i, 80, seed=i).save(tmp_path / f"{i}.jpg", quality=90)
+        names.append(f"{i}.jpg")
+    source = LocalSource(tmp_path)
+    loaded = next(iter(DataLoader(_ImageFiles(source, names, 32), batch_size=6, num_workers=2)))
+    in_lanes_batch = decode_batch([(n, source.read_bytes(n)) for n in names], 32)
+    assert loaded.shape == in_lanes_batch.shape == (6, 3, 32, 32)
+    assert torch.equal(loaded, in_lanes_batch)
