@@ -18,6 +18,8 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
+from ..errors import InputError
+
 _JPEG_MAGIC = b"\xff\xd8"
 #: JPEG colour spaces libjpeg-turbo converts to RGB exactly as Pillow does.
 _DIRECT_COLORSPACES = frozenset({"YCbCr", "Gray"})
@@ -52,6 +54,15 @@ def decode_rgb(data: bytes, min_size: int) -> torch.Tensor:
     if not pixels.flags.writeable:
         pixels = pixels.copy()  # torch tensors over read-only memory are undefined behaviour
     return torch.from_numpy(pixels).permute(2, 0, 1)
+
+
+def decode_file(name: str, data: bytes, min_size: int) -> torch.Tensor:
+    """:func:`decode_rgb` of the contents ``data`` of the image file ``name``; data that is not a
+    readable image is an :class:`InputError` naming the file."""
+    try:
+        return decode_rgb(data, min_size)
+    except (OSError, ValueError) as exc:  # Pillow's errors for data it cannot read
+        raise InputError(name, f"cannot be decoded: {exc}") from exc
 
 
 def resize_exact(pixels: torch.Tensor, size: int) -> torch.Tensor:

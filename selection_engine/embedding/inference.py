@@ -26,10 +26,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import InputError
 from ..progress import Reporter
 from ..sources import Source
-from .decode import decode_rgb, resize_exact
+from .decode import decode_file, resize_exact
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
 #: Inference batches hold at least this many images: lightly.loader.batch_size sizes training
@@ -44,10 +43,7 @@ _SHIFT = -torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) / torch.tensor(IMAGENET_S
 
 def decode_for_model(name: str, data: bytes, size: int) -> torch.Tensor:
     """uint8 (3, size, size) of the image file ``name`` whose contents are ``data``."""
-    try:
-        return resize_exact(decode_rgb(data, size), size)
-    except (OSError, ValueError) as exc:  # Pillow's errors for data it cannot read
-        raise InputError(name, f"cannot be decoded for embedding: {exc}") from exc
+    return resize_exact(decode_file(name, data, size), size)
 
 
 class _ImageFiles(Dataset):

@@ -19,7 +19,7 @@ from ..config.documents import LightlyConfig
 from ..errors import InputError
 from ..progress import Reporter
 from ..sources import Source
-from .decode import decode_rgb, resize_within
+from .decode import decode_file, resize_within
 from .heads import ProjectionHead
 from .inference import resolve_workers
 from .loss import NTXentLoss
@@ -54,7 +54,8 @@ class _TwoViews(Dataset):
         return len(self.filenames)
 
     def __getitem__(self, index: int):
-        pixels = decode_rgb(self.source.read_bytes(self.filenames[index]), self.decode_size)
+        name = self.filenames[index]
+        pixels = decode_file(name, self.source.read_bytes(name), self.decode_size)
         return self.transform(resize_within(pixels, self.decode_size))
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from selection_engine.config.documents import Model
+from selection_engine.config.documents import Collate, Model
 from selection_engine.embedding import build_model, embed_images
 from selection_engine.embedding.decode import decode_rgb, resize_exact, resize_within
 from selection_engine.embedding.inference import decode_for_model, in_lanes, lane_count, threads_per_lane
@@ -73,6 +73,16 @@ def test_a_truncated_jpeg_is_an_error_naming_the_file():
         decode_for_model("cats/broken.jpg", data[: len(data) // 2], 64)
     with pytest.raises(InputError, match="notes.jpg: cannot be decoded"):
         decode_for_model("notes.jpg", b"not an image at all", 64)
+
+
+def test_training_names_a_file_that_cannot_be_decoded(tmp_path):
+    from selection_engine.embedding.training import _TwoViews
+    from selection_engine.embedding.transforms import SimCLRViewTransform
+
+    (tmp_path / "gone.jpg").write_bytes(encoded(photo())[:300])
+    views = _TwoViews(LocalSource(tmp_path), ["gone.jpg"], SimCLRViewTransform(Collate(input_size=32)), 32)
+    with pytest.raises(InputError, match="gone.jpg: cannot be decoded"):
+        views[0]
 
 
 def test_resize_exact_squashes_and_resize_within_keeps_the_aspect_ratio():
