@@ -119,3 +119,19 @@ def test_a_schedule_sweeps_stale_runs_every_minute(db):
 
     schedule = Schedule.objects.get(func="webapp.runs.services.fail_stale_runs")
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+
+
+def test_a_live_run_in_a_long_silent_step_is_not_declared_dead(transactional_db, settings, dataset, alice):
+    """The heartbeat follows WINNOW_STALE_RUN_SECONDS: a step without progress calls (the
+    report, a big model call) longer than the stale period keeps its run."""
+    import time
+
+    from webapp.runs.progress import RunProgress
+
+    settings.STALE_RUN_SECONDS = 2
+    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    Run.objects.filter(pk=run.pk).update(state=Run.RUNNING, heartbeat_at=timezone.now(), started_at=timezone.now())
+    with RunProgress(run):
+        time.sleep(3)  # longer than the stale period, with no progress call
+        assert fail_stale_runs() == 0
+    assert Run.objects.get(pk=run.pk).state == Run.RUNNING

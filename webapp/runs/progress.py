@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -26,10 +27,12 @@ MAX_LOG_CHARS = 1_000_000
 
 
 class RunProgress:
-    def __init__(self, run: Run, interval: float = 1.0, heartbeat_every: float = 15.0):
+    def __init__(self, run: Run, interval: float = 1.0, heartbeat_every: float | None = None):
         self.run_id = run.pk
         self.interval = interval
-        self.heartbeat_every = heartbeat_every
+        # Every 15 s, and at least three beats per stale period, so a deployment that lowers
+        # WINNOW_STALE_RUN_SECONDS never has a live run declared dead during a long, silent step.
+        self.heartbeat_every = heartbeat_every or min(15.0, settings.STALE_RUN_SECONDS / 3)
         self.state = {"stage": "", "progress_done": 0, "progress_total": 0, "progress_message": ""}
         self.log = ""
         self.cancel = False
