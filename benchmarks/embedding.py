@@ -155,7 +155,7 @@ def main() -> None:
     workers = resolve_workers(config.loader.num_workers)
     quiet = Reporter(show_bars=False, stream=io.StringIO())
     print(f"{args.images} JPEG images of {args.size} px, input size {args.input_size}, {config.model.name}, "
-          f"{torch.get_num_threads()} torch threads, {workers} loader workers, inference batch {INFERENCE_BATCH}")
+          f"{torch.get_num_threads()} torch threads, {workers} loader workers (baseline, training), inference batch {INFERENCE_BATCH}")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         write_jpegs(root, args.images, args.size)
