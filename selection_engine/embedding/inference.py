@@ -70,11 +70,13 @@ def decode_batch(files: list[tuple[str, bytes]], size: int) -> torch.Tensor:
 
 
 def _read_batches(source: Source, filenames: list[str], batch_size: int) -> Iterator[list[tuple[str, bytes]]]:
-    """(name, contents) of each batch's files, ``source.io_threads`` files read at a time."""
+    """(name, contents) of each batch's files, ``source.io_threads`` files read at a time
+    (a local disk reads one by one, on the calling thread)."""
     with ThreadPoolExecutor(source.io_threads) as pool:
+        read = pool.map if source.io_threads > 1 else map
         for start in range(0, len(filenames), batch_size):
             names = filenames[start : start + batch_size]
-            yield list(zip(names, pool.map(source.read_bytes, names)))
+            yield list(zip(names, read(source.read_bytes, names)))
 
 
 T = TypeVar("T")

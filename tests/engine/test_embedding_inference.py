@@ -141,7 +141,13 @@ def test_embed_images_matches_the_model_on_the_reference_transform_in_file_order
     model = build_model(Model(num_ftrs=16))
     reporter = Reporter(show_bars=False, stream=io.StringIO())
 
-    embeddings, efficiency = embed_images(model, source, names, size, 16, 0, torch.device("cpu"), reporter)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # two lanes on any machine, even a 1-core one
+    try:
+        assert lane_count(torch.device("cpu")) == 2
+        embeddings, efficiency = embed_images(model, source, names, size, 16, 0, torch.device("cpu"), reporter)
+    finally:
+        torch.set_num_threads(before)
 
     reference = EvalTransform(size)
     with torch.inference_mode():
