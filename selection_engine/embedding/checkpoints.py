@@ -65,6 +65,7 @@ def load_checkpoint(path: str | os.PathLike, config: LightlyConfig, seed: int = 
                     f"lightly.model.{key}={getattr(config.model, key)!r}; set lightly.model.{key}={saved.get(key)!r}",
                 )
         _load(model, payload["model"], where, strict=True)
+        model.projection_learned = True
         head = None
         if payload.get("head"):
             head = ProjectionHead(config.model.num_ftrs, payload["lightly_config"]["model"]["out_dim"])
@@ -74,6 +75,7 @@ def load_checkpoint(path: str | os.PathLike, config: LightlyConfig, seed: int = 
         state = {k.removeprefix("module."): v for k, v in payload.items()}
         if any(k.startswith("trunk.") for k in state):
             _load(model, state, where, strict=True)
+            model.projection_learned = True
         else:  # a bare torchvision ResNet: its fc layer has no place in the trunk
             _load(model.trunk, {k: v for k, v in state.items() if not k.startswith("fc.")}, where, strict=True)
         return model, None

@@ -20,6 +20,9 @@ class EmbeddingModel(nn.Module):
         self.trunk = trunk
         self.reduce = nn.Conv2d(trunk_channels, num_ftrs, kernel_size=1)
         self.pool = nn.AdaptiveAvgPool2d(1)
+        #: True once ``reduce`` holds learned weights (trained, or loaded from a Winnow checkpoint);
+        #: a random projection is fitted to the images instead (``projection.py``).
+        self.projection_learned = False
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.pool(self.reduce(self.trunk(images))).flatten(1)

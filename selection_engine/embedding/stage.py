@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from ..config import RunConfig
 from ..formats.embeddings import EmbeddingTable
@@ -14,7 +15,8 @@ from ..samples import Samples, resolve_in
 from ..sources import Source
 from .checkpoints import load_checkpoint, save_checkpoint
 from .inference import device_for, embed_images
-from .model import build_model
+from .model import EmbeddingModel, build_model
+from .projection import PooledTrunk, fit_projection, fit_sample, set_projection
 from .training import train_simclr
 
 
@@ -57,16 +59,16 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
     with timer.stage("embeddings"):
         weights = "trained weights" if worker.enable_training or worker.checkpoint else f"random weights, seed {worker.seed}"
         reporter.log(f"Embedding images with {lightly.model.name} ({weights}) on {device}.")
-        embeddings, efficiency = embed_images(
-            model,
-            source,
-            samples.filenames,
-            input_size=lightly.collate.input_size,
-            batch_size=lightly.loader.batch_size,
-            num_workers=lightly.loader.num_workers,
-            device=device,
-            reporter=reporter,
-        )
+
+        def embed(net: torch.nn.Module, filenames: list[str]) -> tuple[np.ndarray, float]:
+            return embed_images(net, source, filenames, input_size=lightly.collate.input_size,
+                                batch_size=lightly.loader.batch_size, num_workers=lightly.loader.num_workers,
+                                device=device, reporter=reporter)
+
+        if worker.enable_training or model.projection_learned:
+            embeddings, efficiency = embed(model, samples.filenames)
+        else:
+            embeddings, efficiency = _embed_with_fitted_projection(model, samples.filenames, embed, worker.seed, reporter)
     samples.table = EmbeddingTable(
         filenames=list(samples.filenames),
         embeddings=embeddings,
@@ -75,3 +77,23 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
     reporter.log(f"Compute efficiency: {efficiency:.2f}")
     outcome.compute_efficiency = round(efficiency, 3)
     return outcome
+
+
+def _embed_with_fitted_projection(model: EmbeddingModel, filenames: list[str], embed, seed: int, reporter: Reporter):
+    """Embeddings (N, num_ftrs) after fitting the model's projection to the images' trunk
+    features (``projection.py``): one pass when the fit sample is every image, else the sample
+    first and then every image through the fitted model."""
+    sample = fit_sample(len(filenames), seed)
+    features, efficiency = embed(PooledTrunk(model), [filenames[i] for i in sample])
+    projection = fit_projection(features, model.reduce.out_channels)
+    if projection is None:
+        reporter.log(f"Only {len(filenames)} images: keeping the random projection to {model.reduce.out_channels} dimensions.")
+        return embed(model, filenames)
+    set_projection(model, projection)
+    reporter.log(
+        f"Projection to {model.reduce.out_channels} dimensions fitted to the images (PCA of the trunk's features of "
+        f"{len(sample)} images, {projection.explained:.0%} of their variance kept): the weights are not learned."
+    )
+    if len(sample) == len(filenames):
+        return projection.apply(features), efficiency
+    return embed(model, filenames)
