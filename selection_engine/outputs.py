@@ -30,7 +30,7 @@ def _reasons(result: SelectionResult, objectives: list[Objective]) -> list[str]:
         return ["every candidate selected (fewer candidates than requested)"] * len(result.indices)
     reasons = []
     for rank in range(len(result.indices)):
-        terms = [f"{o.label} {result.contributions[o.label][rank]:.3f}" for o in objectives if o.is_term]
+        terms = [f"{o.label} {result.contributions[o.label][rank]:.3f}{_factor(o, result, rank)}" for o in objectives if o.is_term]
         text = " + ".join(terms)
         passed = [f"{o.label} {result.contributions[o.label][rank]:.6g}" for o in objectives if not o.is_term]
         if passed:
@@ -39,6 +39,12 @@ def _reasons(result: SelectionResult, objectives: list[Objective]) -> list[str]:
             text = "first pick: " + text
         reasons.append(text)
     return reasons
+
+
+def _factor(objective: Objective, result: SelectionResult, rank: int) -> str:
+    if objective.factor is None or result.typicality_factor is None:
+        return ""
+    return f" (x typicality {objective.factor[result.indices[rank]]:.3f})"
 
 
 def _to_csv(frame: pd.DataFrame, path) -> None:
@@ -69,6 +75,8 @@ def write_selection(
         frame[name] = values[picks]
     for objective in objectives:
         frame[f"contribution/{objective.label}"] = result.contributions[objective.label]
+    if result.typicality_factor is not None:
+        frame["typicality_factor"] = result.typicality_factor
     frame["distance_to_nearest_earlier_pick"] = np.where(np.isinf(result.distance_at_pick), np.nan, result.distance_at_pick)
     frame["reason"] = _reasons(result, objectives)
     _to_csv(frame, run_dir / "data/selected_samples.csv")

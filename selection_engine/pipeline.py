@@ -24,8 +24,8 @@ from .progress import ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_figures_and_pdf
 from .rundir import RunDirectory
 from .fileio import atomic_write
-from .selection import SelectionData, build_objectives, select, target_count
-from .samples import drop, duplicate_rows, list_samples
+from .selection import SelectionData, build_objectives, select, target_count, typicality
+from .samples import drop, duplicate_rows, list_samples, read_filename_list
 from .sources import LocalSource, S3Source, Source
 
 
@@ -34,7 +34,10 @@ WEIGHING = (
     "the distance to the nearest selected sample divided by the largest such distance among the "
     "candidates; WEIGHTS, the input rescaled to [0, 1] over the candidates; SIMILARITY, closeness to "
     "the nearest query sample, rescaled likewise; BALANCE, how much the sample moves the selection's "
-    "class mix toward the target (L1), rescaled over the candidates. THRESHOLD removes candidates."
+    "class mix toward the target (L1), rescaled over the candidates. THRESHOLD removes candidates. "
+    "A DIVERSITY weighed by typicality multiplies its term by t^w, t the typicality (inverse mean "
+    "distance to the 20 nearest neighbours) rescaled to [0, 1]; coral's COLD_START uses w = 0.5 with "
+    "no labels, falling linearly to 0 at 30 labeled samples per class."
 )
 
 
@@ -172,6 +175,12 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     reporter.set_stage("selection")
     with timer.stage("selection"):
         pool, pool_candidates, preselected, external = _datapool_inputs(config, table, reporter)
+        labeled = _labeled_inputs(config, table, reporter)
+        pool_candidates[labeled] = False
+        preselected = np.union1d(preselected, labeled).astype(np.int64)
+        data.n_labeled = len(preselected) + (len(external) if external is not None else 0)
+        if config.selection.uses_typicality:
+            data.typicality = typicality(table.embeddings, seed=worker.seed)
         candidates = pool_candidates.copy()
         objectives = build_objectives(config.selection, data, candidates, worker.seed)
         reporter.log(f"Sampling dataset with stopping condition: {_describe_stop(config, int(candidates.sum()))}")
@@ -186,7 +195,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
 
     reporter.set_stage("outputs")
     with timer.stage("outputs"):
-        reasons = _not_candidate_reasons(table, pool, pool_candidates, objectives)
+        reasons = _not_candidate_reasons(table, pool, pool_candidates, objectives, labeled)
         written = outputs.write_selection(run_dir, table, result, data.scores, objectives, samples.removed, reasons)
         if worker.dump_dataset:
             if source is None:
@@ -236,7 +245,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             "datasource": source.label if source is not None else None,
         },
         "selection": {
-            "objectives": [{"label": o.label, "strength": o.strength} for o in objectives],
+            "objectives": [_objective_facts(o) for o in objectives],
+            "labeled": int(len(labeled)),
             "weighing": WEIGHING,
             "datapool": pool.name if pool is not None else None,
         },
@@ -260,9 +270,9 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     return RunResult(run_dir=run_dir.path, selected=written.selected, report=report)
 
 
-def _not_candidate_reasons(table, pool, pool_candidates, objectives) -> dict[str, str]:
-    """Why samples that were never candidates were left out (datapool, THRESHOLD, SIMILARITY)."""
-    reasons = {}
+def _not_candidate_reasons(table, pool, pool_candidates, objectives, labeled) -> dict[str, str]:
+    """Why samples that were never candidates were left out (labeled, datapool, THRESHOLD, SIMILARITY)."""
+    reasons = {table.filenames[i]: "labeled already (labeled_filenames_file)" for i in labeled}
     for objective in objectives:
         if objective.excluded is None:
             continue
@@ -275,11 +285,11 @@ def _not_candidate_reasons(table, pool, pool_candidates, objectives) -> dict[str
         earlier = set(pool.selected)
         for i in np.flatnonzero(~pool_candidates):
             name = table.filenames[i]
-            reasons[name] = (
+            reasons.setdefault(name, (
                 f"selected in an earlier run of datapool {pool.name}"
                 if name in earlier
                 else f"processed in an earlier run of datapool {pool.name}"
-            )
+            ))
     return reasons
 
 
@@ -323,6 +333,30 @@ def _datapool_inputs(config: RunConfig, table: EmbeddingTable, reporter: Reporte
         f"samples seen before, {int(candidates.sum())} new candidates."
     )
     return pool, candidates, preselected, external
+
+
+def _objective_facts(objective) -> dict:
+    facts = {"label": objective.label, "strength": objective.strength}
+    if objective.exponent is not None:
+        facts["typicality_exponent"] = round(objective.exponent, 4)
+    return facts
+
+
+def _labeled_inputs(config: RunConfig, table: EmbeddingTable, reporter: Reporter) -> np.ndarray:
+    """Indices of the samples listed in ``labeled_filenames_file`` (empty without one)."""
+    key = "labeled_filenames_file"
+    if not getattr(config.worker, key):
+        return np.zeros(0, dtype=np.int64)
+    listed = read_filename_list(config, key)
+    index = {f: i for i, f in enumerate(table.filenames)}
+    labeled = np.array(sorted({index[f] for f in listed if f in index}), dtype=np.int64)
+    absent = [f for f in listed if f not in index]
+    if listed and not len(labeled):
+        raise InputError(config.worker.labeled_filenames_file, f"none of its {len(listed)} files is a sample of this run, e.g. {absent[0]!r}")
+    if absent:
+        reporter.log(f"Warning: {len(absent)} of the {len(listed)} labeled files are not samples of this run (e.g. {absent[0]!r}); ignoring them.")
+    reporter.log(f"{len(labeled)} samples are labeled already: they count as selected and are not picked again.")
+    return labeled
 
 
 def _describe_stop(config: RunConfig, n_candidates: int) -> str:

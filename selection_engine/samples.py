@@ -47,12 +47,16 @@ def drop(samples: Samples, reasons: dict[str, str]) -> None:
         samples.table = samples.table.subset(keep)
 
 
-def _read_relevant(config: RunConfig) -> list[str]:
-    path = resolve_in(config.shared_dir, config.worker.relevant_filenames_file, "relevant_filenames_file")
+def read_filename_list(config: RunConfig, key: str) -> list[str]:
+    """The relative paths listed one per line in the file that worker key ``key`` names
+    (blank lines and ``#`` comments skipped); each must stay inside the datasource."""
+    path = resolve_in(config.shared_dir, getattr(config.worker, key), key)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise InputError(str(path), "relevant_filenames_file not found") from None
+        raise InputError(str(path), f"{key} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"{key} cannot be read: {exc}") from None
     names = []
     for number, line in enumerate(lines, start=1):
         entry = line.strip()
@@ -91,7 +95,7 @@ def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -
         samples = Samples(filenames=names, all_images=names)
         where = "input_dir" if isinstance(source, LocalSource) else source.label
     if worker.relevant_filenames_file:
-        relevant = _read_relevant(config)
+        relevant = read_filename_list(config, "relevant_filenames_file")
         present = set(samples.filenames)
         unknown = [n for n in relevant if n not in present]
         if unknown:

@@ -14,6 +14,8 @@ METHODS = ("coreset", "random", "coral")
 PREDICTION_POLICIES = ("fail", "skip")
 IMAGE_FORMATS = ("png", "jpg", "jpeg", "bmp", "webp", "tiff")
 MODEL_NAMES = ("resnet-18", "resnet-34", "resnet-50", "resnet-101", "resnet-152")
+#: Worker keys that name a file (relative to shared_dir); a server must confine them to the user's folder.
+FILE_KEYS = ("embeddings", "relevant_filenames_file", "labeled_filenames_file", "checkpoint")
 
 
 @dataclass
@@ -50,6 +52,9 @@ class WorkerConfig:
     checkpoint: str = ""
     embeddings: str = ""
     relevant_filenames_file: str = ""
+    #: Images labeled already (outside Winnow), one path per line: they count as selected for
+    #: every diversity term and are never picked again, like a datapool's earlier picks.
+    labeled_filenames_file: str = ""
     normalize_embeddings: bool = True
     dump_dataset: bool = False
     #: -1 keeps the size; an int sets the short edge; [h, w] sets both.

@@ -28,15 +28,18 @@ COMPATIBLE = {
     "METADATA": ("WEIGHTS", "THRESHOLD", "BALANCE"),
     "PREDICTIONS": ("BALANCE",),
     "RANDOM": ("WEIGHTS",),
+    "TYPICALITY": ("WEIGHTS", "THRESHOLD"),
 }
 WHY_NOT = {
     "DIVERSITY": "DIVERSITY spreads samples out in embedding space, so its input must be EMBEDDINGS",
     "SIMILARITY": "SIMILARITY looks for samples near query samples in embedding space, so its input must be EMBEDDINGS",
-    "WEIGHTS": "WEIGHTS prefers high values of a number per sample, so its input must be SCORES, numeric METADATA or RANDOM",
-    "THRESHOLD": "THRESHOLD compares a number per sample with a threshold, so its input must be SCORES or numeric METADATA",
+    "WEIGHTS": "WEIGHTS prefers high values of a number per sample, so its input must be SCORES, numeric METADATA, TYPICALITY or RANDOM",
+    "THRESHOLD": "THRESHOLD compares a number per sample with a threshold, so its input must be SCORES, numeric METADATA or TYPICALITY",
     "BALANCE": "BALANCE steers the mix of classes, so its input must be PREDICTIONS (CLASS_DISTRIBUTION) or categorical METADATA",
 }
 OPERATIONS = ("SMALLER", "SMALLER_EQUAL", "BIGGER", "BIGGER_EQUAL")
+#: DIVERSITY's ``typicality``: this name for the rule that fades with the labels known, or a fixed exponent.
+COLD_START = "COLD_START"
 
 
 @dataclass
@@ -64,6 +67,9 @@ class SelectionStrategy:
     type: str = ""
     #: DIVERSITY only: stop once no candidate is farther than this from the selection.
     stopping_condition_minimum_distance: float | None = None
+    #: DIVERSITY only: weigh the distance term by typicality^w (``selection/typicality.py``):
+    #: "COLD_START" (w from the number of labeled samples known to the run) or a fixed w >= 0.
+    typicality: float | str | None = None
     #: THRESHOLD: keep only samples whose value compares true with ``threshold``.
     threshold: float | None = None
     operation: str = ""
@@ -114,6 +120,7 @@ class SelectionConfig:
                 raise ConfigError(f"{key}.strategy.stopping_condition_minimum_distance", "applies to DIVERSITY only")
             if distance is not None and distance < 0:
                 raise ConfigError(f"{key}.strategy.stopping_condition_minimum_distance", "must be >= 0")
+            self._validate_typicality(key, spec.strategy)
         if self.n_samples is None and self.proportion_samples is None and self.min_distance is None:
             raise ConfigError(
                 "selection_config",
@@ -162,6 +169,23 @@ class SelectionConfig:
         elif strategy.target is not None:
             raise ConfigError(f"{key}.strategy.target", "applies to BALANCE only")
 
+    @staticmethod
+    def _validate_typicality(key: str, strategy: "SelectionStrategy") -> None:
+        value = strategy.typicality
+        if value is None:
+            return
+        if strategy.type != "DIVERSITY":
+            raise ConfigError(f"{key}.strategy.typicality", "applies to DIVERSITY only")
+        if isinstance(value, str) and value != COLD_START:
+            raise ConfigError(f"{key}.strategy.typicality", f"must be {COLD_START} or an exponent >= 0, got {value!r}")
+        if not isinstance(value, str) and value < 0:
+            raise ConfigError(f"{key}.strategy.typicality", f"an exponent must be >= 0, got {value}")
+
+    @property
+    def uses_typicality(self) -> bool:
+        """Whether a strategy reads typicality (a TYPICALITY input or a DIVERSITY weighed by it)."""
+        return any(s.input.type == "TYPICALITY" or s.strategy.typicality is not None for s in self.strategies)
+
     @property
     def min_distance(self) -> float | None:
         """The DIVERSITY stopping distance, if one is set."""
@@ -191,8 +215,9 @@ def parse_selection_config(data: dict) -> SelectionConfig:
 def from_legacy(worker: WorkerConfig) -> SelectionConfig:
     """Map ``method`` + ``stopping_condition`` onto a selection config.
 
-    coreset = DIVERSITY on embeddings; coral = DIVERSITY + WEIGHTS on the active-learning
-    score; random = WEIGHTS on uniform random scores.
+    coreset = DIVERSITY on embeddings (plain greedy k-center); coral = DIVERSITY weighed by
+    typicality while labels are few (``COLD_START``) + WEIGHTS on the active-learning score, or
+    that DIVERSITY alone when there are no scores yet; random = WEIGHTS on uniform random scores.
     """
     n = worker.stopping_condition.n_samples
     distance = worker.stopping_condition.min_distance
@@ -203,7 +228,9 @@ def from_legacy(worker: WorkerConfig) -> SelectionConfig:
         else:
             config.n_samples = int(n)
     diversity = SelectionStrategy(
-        type="DIVERSITY", stopping_condition_minimum_distance=None if distance == -1 else distance
+        type="DIVERSITY",
+        stopping_condition_minimum_distance=None if distance == -1 else distance,
+        typicality=COLD_START if worker.method == "coral" else None,
     )
     if worker.method == "random":
         if distance != -1:
@@ -223,12 +250,9 @@ def from_legacy(worker: WorkerConfig) -> SelectionConfig:
                 type="SCORES", task=worker.active_learning.task_name, score=worker.active_learning.score_name
             )
         else:
-            raise ConfigError(
-                "method",
-                "coral needs active-learning scores: set active_learning.task_name (scores from "
-                "predictions) or active_learning_score_column_name (a column of the embeddings CSV)",
-            )
-        config.strategies.append(StrategySpec(scores, SelectionStrategy(type="WEIGHTS")))
+            scores = None  # a cold start: no model yet, so typical and diverse samples first
+        if scores is not None:
+            config.strategies.append(StrategySpec(scores, SelectionStrategy(type="WEIGHTS")))
     if config.n_samples is None and config.proportion_samples is None and distance == -1:
         raise ConfigError(
             "stopping_condition",

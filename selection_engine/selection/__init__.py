@@ -3,6 +3,7 @@
 from .kcenter import DistanceTracker, greedy_k_center
 from .objectives import ClassCounts, Objective, SelectionData, build_objectives, input_name
 from .select import SelectionResult, select, target_count
+from .typicality import cold_start_exponent, typicality
 
 __all__ = [
     "ClassCounts",
@@ -15,4 +16,6 @@ __all__ = [
     "input_name",
     "select",
     "target_count",
+    "typicality",
+    "cold_start_exponent",
 ]

@@ -4,7 +4,8 @@ An objective gives each candidate a term in [0, 1]; the selection loop (``select
 candidate with the largest strength-weighted sum. THRESHOLD is not a term but a filter on the
 candidates.
 
-* DIVERSITY: distance to the nearest selected sample / the largest such distance (per step).
+* DIVERSITY: distance to the nearest selected sample / the largest such distance (per step),
+  times typicality^w when the strategy asks for it (``typicality.py``; coral's cold start).
 * WEIGHTS: the input rescaled to [0, 1] over the candidates (static).
 * SIMILARITY: closeness to the query samples, rescaled to [0, 1] (static).
 * BALANCE: how much adding the sample moves the selection's class mix toward the target,
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..config.selection import SelectionConfig, StrategySpec
+from ..config.selection import COLD_START, SelectionConfig, StrategySpec
 from ..errors import ConfigError
+from .typicality import cold_start_exponent
 
 _COMPARE = {
     "SMALLER": operator.lt,
@@ -53,6 +55,11 @@ class SelectionData:
     #: SIMILARITY queries per strategy index: float32 (Q, D) embeddings, and the indices of
     #: query samples that are part of this run (they are not candidates).
     queries: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: float64 (N,) typicality (``typicality.py``), when a strategy reads it.
+    typicality: np.ndarray | None = None
+    #: How many labeled samples the run knows (labeled_filenames_file, datapool picks); they
+    #: decide how long a COLD_START DIVERSITY keeps weighing typicality.
+    n_labeled: int = 0
 
 
 @dataclass
@@ -61,7 +68,8 @@ class Objective:
 
     values: float64 (N,) static term in [0, 1] (weights), or the raw value a threshold
     compared (reported only). For balance: ``counts`` (N, C) and ``target`` (C,). For
-    similarity: ``queries`` float32 (Q, D); its term is computed where the embeddings are.
+    similarity: ``queries`` float32 (Q, D); its term is computed where the embeddings are. For
+    diversity weighed by typicality: ``factor`` float64 (N,) in [0, 1], typicality^``exponent``.
     """
 
     label: str
@@ -73,6 +81,8 @@ class Objective:
     queries: np.ndarray | None = None
     #: bool (N,): samples this strategy took out of the candidates (THRESHOLD, SIMILARITY queries).
     excluded: np.ndarray | None = None
+    factor: np.ndarray | None = None
+    exponent: float | None = None
 
     @property
     def is_term(self) -> bool:
@@ -101,12 +111,16 @@ def input_name(spec: StrategySpec) -> str:
         return f"{given.task}/{given.name}"
     if given.type == "RANDOM":
         return "random"
+    if given.type == "TYPICALITY":
+        return "typicality"
     return "embeddings"
 
 
 def _numbers(spec: StrategySpec, data: SelectionData, key: str) -> np.ndarray:
     """The numeric input of WEIGHTS/THRESHOLD: scores or a numeric metadata field, (N,)."""
     name = input_name(spec)
+    if spec.input.type == "TYPICALITY":
+        return _typicality(data)
     if spec.input.type == "SCORES":
         if name not in data.scores:
             raise ConfigError(f"{key}.input", f"no scores named {name!r}; available: {', '.join(sorted(data.scores)) or 'none'}")
@@ -155,6 +169,34 @@ def _target_vector(target: dict[str, float], names: list[str], key: str) -> np.n
     return vector
 
 
+def _diversity(config: SelectionConfig, spec: StrategySpec, data: SelectionData, candidates: np.ndarray) -> Objective:
+    """DIVERSITY, with its typicality factor when the strategy asks for one (and it is not 1)."""
+    objective = Objective("DIVERSITY", "diversity", spec.strategy.strength)
+    weighing = spec.strategy.typicality
+    if weighing is None:
+        return objective
+    exponent = cold_start_exponent(data.n_labeled, _n_classes(config, data)) if weighing == COLD_START else float(weighing)
+    objective.exponent = exponent
+    known = _typicality(data)[candidates]
+    if exponent > 0 and known.size and known.max() > known.min():  # equal typicality weighs nothing
+        objective.factor = rescale(data.typicality, candidates) ** exponent
+    return objective
+
+
+def _typicality(data: SelectionData) -> np.ndarray:
+    if data.typicality is None:
+        raise ValueError("this selection reads typicality: set SelectionData.typicality = selection.typicality(embeddings)")
+    return data.typicality
+
+
+def _n_classes(config: SelectionConfig, data: SelectionData) -> int | None:
+    """The number of classes of the first task the strategies score, if the run knows it."""
+    for spec in config.strategies:
+        if spec.input.task in data.class_counts:
+            return len(data.class_counts[spec.input.task].names)
+    return None
+
+
 def build_objectives(config: SelectionConfig, data: SelectionData, candidates: np.ndarray, seed: int) -> list[Objective]:
     """Objectives for the config's strategies. THRESHOLD strategies clear ``candidates`` (in place)
     for samples they exclude, and SIMILARITY does so for its query samples."""
@@ -164,7 +206,7 @@ def build_objectives(config: SelectionConfig, data: SelectionData, candidates: n
         strategy, strength = spec.strategy.type, spec.strategy.strength
         name = input_name(spec)
         if strategy == "DIVERSITY":
-            objectives.append(Objective("DIVERSITY", "diversity", strength))
+            objectives.append(_diversity(config, spec, data, candidates))
         elif strategy == "WEIGHTS":
             if spec.input.type == "RANDOM":
                 rng_seed = spec.input.random_seed if spec.input.random_seed is not None else seed

@@ -3,7 +3,8 @@
 Each step picks the candidate with the largest sum of ``strength × term`` over the objectives
 (lowest index on ties); see ``objectives.py`` for the terms. Coral (DIVERSITY + WEIGHTS, equal
 strength) therefore prefers, at equal distance, the higher score and, at equal score, the more
-distant sample. DIVERSITY alone is exactly greedy k-center.
+distant sample. DIVERSITY alone is exactly greedy k-center. A DIVERSITY weighed by typicality
+multiplies its distance term by each sample's typicality factor (``typicality.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class SelectionResult:
     nearest_distance: np.ndarray
     stop_reason: str
     skipped: bool = False
+    #: (k,) the typicality factor of each pick when DIVERSITY is weighed by typicality, else None.
+    typicality_factor: np.ndarray | None = None
 
 
 def target_count(config: SelectionConfig, n_candidates: int) -> int | None:
@@ -110,14 +113,19 @@ def select(
             objective.values = rescale(-_min_distance_to(embeddings, objective.queries), candidates)
         if objective.kind in ("weights", "similarity"):
             static += objective.strength * objective.values
-    div_strength = sum(o.strength for o in objectives if o.kind == "diversity")
+    diversities = [o for o in objectives if o.kind == "diversity"]
+    div_strength = sum(o.strength for o in diversities)
+    factors = [o.factor for o in diversities if o.factor is not None]
+    # Per-sample weight of the shared distance term: a scalar, or (N,) when typicality weighs it.
+    div_weight = sum(o.strength * (o.factor if o.factor is not None else 1.0) for o in diversities)
     balances = [o for o in objectives if o.kind == "balance"]
     balance_totals = [np.zeros(o.counts.shape[1]) for o in balances]
-    only_diversity = all(o.kind in ("diversity", "threshold") for o in objectives)
+    only_diversity = not factors and all(o.kind in ("diversity", "threshold") for o in objectives)
 
     picks: list[int] = []
     picked_terms: dict[str, list[float]] = {o.label: [] for o in objectives}
     picked_distance: list[float] = []
+    picked_factor: list[float] = []
     limit = n_candidates if k is None else min(k, n_candidates)
     stop_reason = "n_samples reached" if k is not None and k <= n_candidates else "no candidates left"
     sq = np.empty(n, dtype=np.float32)  # squared distance to the selection; -1 = not pickable
@@ -146,7 +154,7 @@ def select(
         else:
             total = static.copy()
             if div_strength:
-                total += div_strength * terms["diversity"]
+                total += div_weight * terms["diversity"]
             for objective in balances:
                 total += objective.strength * terms[objective.label]
             total[~pickable] = -np.inf
@@ -156,6 +164,8 @@ def select(
         for objective in objectives:
             if objective.kind == "diversity":
                 value = objective.strength * terms["diversity"][index]
+                if objective.factor is not None:
+                    value *= objective.factor[index]
             elif objective.kind == "balance":
                 value = objective.strength * terms[objective.label][index]
             elif objective.kind == "threshold":
@@ -163,11 +173,15 @@ def select(
             else:
                 value = objective.strength * objective.values[index]
             picked_terms[objective.label].append(float(value))
+        if factors:
+            picked_factor.append(float(factors[0][index]))
         for objective, totals in zip(balances, balance_totals):
             totals += objective.counts[index]
         tracker.add(index)
     contributions = {label: np.asarray(values, dtype=np.float64) for label, values in picked_terms.items()}
-    return _finish(tracker, np.asarray(picks, dtype=np.int64), contributions, np.asarray(picked_distance), stop_reason)
+    result = _finish(tracker, np.asarray(picks, dtype=np.int64), contributions, np.asarray(picked_distance), stop_reason)
+    result.typicality_factor = np.asarray(picked_factor) if factors else None
+    return result
 
 
 def _finish(tracker, picks, contributions, distance_at_pick, stop_reason, skipped=False) -> SelectionResult:

@@ -67,7 +67,6 @@ def test_lightly_keys_go_to_the_lightly_config():
         (["stopping_condition.n_samples=2.5"], "stopping_condition.n_samples: a float must be a fraction in (0, 1]"),
         (["stopping_condition.n_samples=0"], "stopping_condition.n_samples: must be -1 (inactive) or positive"),
         (["method=foo"], "method: must be one of coreset, random, coral, got 'foo'"),
-        (["method=coral", "stopping_condition.n_samples=3"], "method: coral needs active-learning scores"),
         (["method=coreset"], "stopping_condition: no stopping condition"),
         (["output_image_size=[1,2,3]"], "output_image_size: a list must be [height, width]"),
         (["lightly.model.name=vgg"], "lightly.model.name: must be one of resnet-18"),

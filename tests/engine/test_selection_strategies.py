@@ -4,13 +4,16 @@ import numpy as np
 import pytest
 
 from selection_engine.config import resolve
-from selection_engine.selection import SelectionData, build_objectives, select
+from selection_engine.selection import SelectionData, build_objectives, select, typicality
 
 
 def run_selection(x, args, scores=None, candidates=None, preselected=None):
     config = resolve(overrides=args).selection
     mask = np.ones(len(x), dtype=bool) if candidates is None else candidates.copy()
-    objectives = build_objectives(config, SelectionData(n=len(x), scores=scores or {}), mask, seed=0)
+    data = SelectionData(n=len(x), scores=scores or {}, n_labeled=0 if preselected is None else len(preselected))
+    if config.uses_typicality:
+        data.typicality = typicality(x)
+    objectives = build_objectives(config, data, mask, seed=0)
     return select(x, config, objectives, candidates=mask, preselected=preselected)
 
 
@@ -54,13 +57,16 @@ def test_coral_prefers_the_higher_score_among_equally_distant_samples():
     assert coreset.indices[0] == 0
 
 
-def test_coral_prefers_the_more_distant_sample_at_equal_score():
-    x = np.array([[0, 0], [1, 0], [3, 0], [2.9, 0.1]], dtype=np.float32)
-    scores = np.array([1.0, 0.5, 0.5, 0.5])
-    result = run_selection(
-        x, ["method=coral", "active_learning_score_column_name=al", "stopping_condition.n_samples=2", "normalize_embeddings=false"], {"al": scores}
-    )
+def test_coral_prefers_the_more_distant_sample_at_equal_score_once_labels_are_many():
+    # Four points, then 300 labeled ones far away: past the cold start (30 labels per class,
+    # 10 classes assumed), typicality no longer weighs the distance term.
+    x = np.array([[0, 0], [1, 0], [3, 0], [2.9, 0.1]] + [[100 + i, 100] for i in range(300)], dtype=np.float32)
+    scores = np.concatenate([[1.0, 0.5, 0.5, 0.5], np.zeros(300)])
+    args = ["method=coral", "active_learning_score_column_name=al", "stopping_condition.n_samples=2", "normalize_embeddings=false"]
+    result = run_selection(x, args, {"al": scores}, preselected=np.arange(4, 304))
     assert result.indices.tolist() == [0, 2]
+    # At the cold start the denser end wins instead: 2.9 has a close neighbour and 3 is farther out.
+    assert run_selection(x[:4], args, {"al": scores[:4]}).indices.tolist() == [0, 3]
 
 
 def test_coral_selection_has_higher_scores_than_coreset():

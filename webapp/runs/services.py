@@ -18,14 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from selection_engine.config import RunConfig, resolve
+from selection_engine.config.documents import FILE_KEYS
 from selection_engine.errors import ConfigError, InputError
 from selection_engine.sources import safe_relpath
 
 from . import results
 from .models import Preset, Run, RunSample
-
-#: Worker keys naming files; in the web app they must stay inside the user's own folder.
-PATH_KEYS = ("embeddings", "relevant_filenames_file", "checkpoint")
 
 
 def user_dir(user) -> Path:
@@ -54,7 +52,7 @@ def validate_configs(user, dataset, worker_config, lightly_config, selection_con
     worker = dict(_as_object("worker_config", worker_config) or {})
     lightly = _as_object("lightly_config", lightly_config)
     selection = _as_object("selection_config", selection_config, allow_none=True)
-    for key in PATH_KEYS:
+    for key in FILE_KEYS:  # in the web app, files must stay inside the user's own folder
         value = worker.get(key)
         if value in (None, ""):
             continue
