@@ -49,6 +49,7 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
         with timer.stage("training"):
             trained = train_simclr(model, source, samples.filenames, lightly, device, reporter, worker.seed, head)
         outcome.losses = trained.losses
+        model.projection_learned = True
         target = run_dir / "checkpoints/last.ckpt"
         save_checkpoint(target, model, lightly, trained.head, trained.losses)
         outcome.checkpoint = str(target)
@@ -59,16 +60,7 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
     with timer.stage("embeddings"):
         weights = "trained weights" if worker.enable_training or worker.checkpoint else f"random weights, seed {worker.seed}"
         reporter.log(f"Embedding images with {lightly.model.name} ({weights}) on {device}.")
-
-        def embed(net: torch.nn.Module, filenames: list[str]) -> tuple[np.ndarray, float]:
-            return embed_images(net, source, filenames, input_size=lightly.collate.input_size,
-                                batch_size=lightly.loader.batch_size, num_workers=lightly.loader.num_workers,
-                                device=device, reporter=reporter)
-
-        if worker.enable_training or model.projection_learned:
-            embeddings, efficiency = embed(model, samples.filenames)
-        else:
-            embeddings, efficiency = _embed_with_fitted_projection(model, samples.filenames, embed, worker.seed, reporter)
+        embeddings, efficiency = compute_embeddings(model, config, source, samples.filenames, device, reporter)
     samples.table = EmbeddingTable(
         filenames=list(samples.filenames),
         embeddings=embeddings,
@@ -79,11 +71,21 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
     return outcome
 
 
-def _embed_with_fitted_projection(model: EmbeddingModel, filenames: list[str], embed, seed: int, reporter: Reporter):
-    """Embeddings (N, num_ftrs) after fitting the model's projection to the images' trunk
-    features (``projection.py``): one pass when the fit sample is every image, else the sample
-    first and then every image through the fitted model."""
-    sample = fit_sample(len(filenames), seed)
+def compute_embeddings(
+    model: EmbeddingModel, config: RunConfig, source: Source, filenames: list[str], device: torch.device, reporter: Reporter
+) -> tuple[np.ndarray, float]:
+    """Embeddings float32 (N, num_ftrs) of ``filenames`` and the compute efficiency. A model whose
+    projection is not learned gets it fitted to these images first (``projection.py``): in one
+    pass when the fit sample is every image, else the sample and then every image."""
+    lightly = config.lightly
+
+    def embed(net: torch.nn.Module, names: list[str]) -> tuple[np.ndarray, float]:
+        return embed_images(net, source, names, input_size=lightly.collate.input_size, batch_size=lightly.loader.batch_size,
+                            num_workers=lightly.loader.num_workers, device=device, reporter=reporter)
+
+    if model.projection_learned:
+        return embed(model, filenames)
+    sample = fit_sample(len(filenames), config.worker.seed)
     features, efficiency = embed(PooledTrunk(model), [filenames[i] for i in sample])
     projection = fit_projection(features, model.reduce.out_channels)
     if projection is None:
