@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import posixpath
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ..formats.embeddings import normalize, read_embeddings
 from ..progress import Reporter
 from ..rundir import RunDirectory
 from ..samples import resolve_in
+from ..sources import Source
 from .loop import TASK, Protocol, Selector, engine_selector, random_selector, simulate
 from .summary import method_table, paired_differences, per_round, plot, recommendation, text_table
 
@@ -170,13 +172,18 @@ def load_embeddings(entry: str, config: RunConfig, source, filenames: list[str],
     return list(names), normalize(vectors) if config.worker.normalize_embeddings else vectors
 
 
-def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter) -> dict:
-    """Run the loop for every embeddings entry and method; write and return the results."""
+def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter, source: Source | None = None) -> dict:
+    """Run the loop for every embeddings entry and method; write and return the results.
+
+    ``source``: the images (as ``pipeline.run`` takes it, e.g. the web app's S3 datasource with
+    uploads on top); None reads ``config.input_dir``.
+    """
     if not config.output_dir:
         raise ConfigError("output_dir", "is required: the folder where the evaluation is written")
     from ..pipeline import source_for_input_dir
 
-    source = source_for_input_dir(config.input_dir) if config.input_dir else None
+    if source is None and config.input_dir:
+        source = source_for_input_dir(config.input_dir)
     entries = embedding_entries(config, evaluation)
     if source is not None:
         filenames = source.list_images()
@@ -203,10 +210,13 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
 
     total = len(loaded) * protocol.seeds * len(chosen) * (protocol.rounds + 1)
     frames = []
+    done = 0
     with tqdm(total=total, desc="Rounds", disable=not reporter.show_bars, file=sys.stderr) as bar:
         def advance() -> None:
+            nonlocal done  # not bar.n: a disabled bar (the web app's) does not count
+            done += 1
             bar.update(1)
-            reporter.progress(bar.n, total, "Simulated labeling rounds")
+            reporter.progress(done, total, "Simulated labeling rounds")
 
         for name, (names, vectors) in loaded.items():
             position = {f: i for i, f in enumerate(names)}
@@ -219,7 +229,7 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
 
 def _check_size(n: int, evaluation: EvaluationConfig) -> None:
     needed = evaluation.initial + evaluation.rounds * evaluation.per_round
-    pool = int(n * (1 - evaluation.test_fraction))
+    pool = n - math.ceil(evaluation.test_fraction * n)  # scikit-learn's size of the test split
     if pool < needed:
         raise ConfigError(
             "evaluation.rounds",
