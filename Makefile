@@ -27,11 +27,13 @@ test: install
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/selection.py
 	$(BIN)/python benchmarks/scoring.py
 	$(BIN)/python benchmarks/embedding.py
 	$(BIN)/python benchmarks/report.py
 	$(BIN)/python benchmarks/gallery.py
+	$(BIN)/python benchmarks/active_learning.py
 
 lint: install
 	$(BIN)/python -m compileall -q selection_engine webapp tests benchmarks
