@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.datasets",
     "webapp.runs",
+    "webapp.evaluations",
     "webapp.gallery",
     "webapp.api",
     "webapp.dashboard",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("datasets/", include("webapp.datasets.urls")),
     path("runs/", include("webapp.runs.urls")),
     path("", include("webapp.gallery.urls")),
+    path("", include("webapp.evaluations.urls")),
     path("", include("webapp.dashboard.urls")),
     path("api/v1/", include("webapp.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -101,10 +101,13 @@ def save_dataset(dataset: Dataset, changed: set[str] | None = None) -> Dataset:
 
 
 def delete_dataset(dataset: Dataset) -> None:
-    """Delete the dataset, its uploads, thumbnails, runs and their outputs (never the
-    datasource's own files)."""
+    """Delete the dataset, its uploads, thumbnails, runs, evaluations and their outputs (never
+    the datasource's own files)."""
+    from ..evaluations.services import folder as evaluation_folder
+
     uploads, pk = dataset.uploads_dir, dataset.pk
     outputs = [Path(d) for d in dataset.runs.exclude(run_dir="").values_list("run_dir", flat=True)]
+    outputs += [evaluation_folder(e) for e in dataset.evaluations.select_related("owner")]
     forget_thumbnails(dataset)
     dataset.delete()
     shutil.rmtree(uploads, ignore_errors=True)

@@ -64,6 +64,7 @@ def _detail(request, dataset, connection=None):
         "upload_form": UploadForm(),
         "uploads": dataset.uploads.all()[:5],
         "runs": dataset.runs.all()[:10],
+        "evaluations": dataset.evaluations.all()[:10],
         "tags": dataset.tags.select_related("run"),
     })
 

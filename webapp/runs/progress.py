@@ -1,4 +1,5 @@
-"""The worker's side of live progress: the engine's callback and log stream, written to the Run.
+"""The worker's side of live progress: the engine's callback and log stream, written to the Run
+(or to any model with the same progress fields, e.g. an Evaluation).
 
 Writes are throttled (one UPDATE per ``interval`` seconds, or at a stage change) so a run over a
 million images does not hammer the database. A heartbeat thread keeps ``heartbeat_at`` fresh
@@ -29,6 +30,7 @@ MAX_LOG_CHARS = 1_000_000
 class RunProgress:
     def __init__(self, run: Run, interval: float = 1.0, heartbeat_every: float | None = None):
         self.run_id = run.pk
+        self.model = type(run)
         self.interval = interval
         # Every 15 s, and at least three beats per stale period, so a deployment that lowers
         # WINNOW_STALE_RUN_SECONDS never has a live run declared dead during a long, silent step.
@@ -58,8 +60,8 @@ class RunProgress:
     def flush(self) -> None:
         with self._lock:
             self._last_write = time.monotonic()
-            Run.objects.filter(pk=self.run_id).update(log=self.log, heartbeat_at=timezone.now(), **self.state)
-            self.cancel = bool(Run.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True).first())
+            self.model.objects.filter(pk=self.run_id).update(log=self.log, heartbeat_at=timezone.now(), **self.state)
+            self.cancel = bool(self.model.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True).first())
 
     def _beat(self) -> None:
         try:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from selection_engine.config import RunConfig, resolve
 from selection_engine.config.documents import FILE_KEYS
 from selection_engine.errors import ConfigError, InputError
+from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
 
 from . import results
@@ -87,6 +88,19 @@ def _check_tasks(config: RunConfig, dataset) -> None:
         if spec.input.type == "SCORES" and score and score not in tasks[task].score_names:
             key = "active_learning.score_name" if not config.explicit_selection else f"selection_config.strategies[{i}].input.score"
             raise ConfigError(key, f"task {task} ({tasks[task].task_type}) has no score {score!r}; choose one of {', '.join(tasks[task].score_names)}")
+
+
+def write_labeled_file(user, tag) -> str:
+    """Write ``tag``'s filenames (the plain-list export: one per line) to ``labeled/tag-<pk>.txt``
+    in the user's folder; its path relative to that folder, for ``labeled_filenames_file``."""
+    from ..datasets.tags import export
+
+    if tag.dataset.owner_id != user.pk:
+        raise PermissionError("not your tag")
+    relative = f"labeled/tag-{tag.pk}.txt"
+    with atomic_write(user_dir(user) / relative) as handle:
+        handle.write(export(tag, "txt"))
+    return relative
 
 
 def primary_score(config: RunConfig) -> str:
@@ -168,17 +182,23 @@ def finish_run(run: Run, state: str, error: str = "") -> None:
 
 def fail_stale_runs() -> int:
     """Fail running runs whose worker stopped sending heartbeats (killed, crashed, machine gone)."""
+    return fail_stale(Run, "Re-run to try again.")
+
+
+def fail_stale(model, retry: str) -> int:
+    """Fail the running rows of ``model`` (Run, or a model with its state and progress fields)
+    whose worker stopped sending heartbeats; ``retry`` ends the message the user reads."""
     cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUN_SECONDS)
-    stale = Run.objects.filter(state=Run.RUNNING, heartbeat_at__lt=cutoff)
+    stale = model.objects.filter(state=Run.RUNNING, heartbeat_at__lt=cutoff)
     failed = 0
     for run in stale:
-        failed += Run.objects.filter(pk=run.pk, state=Run.RUNNING, heartbeat_at__lt=cutoff).update(
+        failed += model.objects.filter(pk=run.pk, state=Run.RUNNING, heartbeat_at__lt=cutoff).update(
             state=Run.FAILED,
             finished_at=timezone.now(),
             error=(
                 f"The worker on {run.worker_host or 'an unknown host'} stopped responding during stage "
                 f"'{run.stage}' (last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC): it was stopped or "
-                "crashed. Re-run to try again."
+                f"crashed. {retry}"
             ),
         )
     return failed

@@ -91,7 +91,11 @@ def run_rerun(request, pk: int):
 @login_required
 def run_artifact(request, pk: int, name: str):
     run = selectors.run_of(request.user, pk)
-    path = selectors.artifact_path(run, name)
+    return artifact_response(selectors.artifact_path(run, name))
+
+
+def artifact_response(path) -> FileResponse:
+    """A file a run (or an evaluation) wrote: text as UTF-8, shown inline where browsers can."""
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if content_type.startswith("text/") or path.suffix in (".csv", ".json", ".txt"):
         content_type = {".csv": "text/csv", ".json": "application/json"}.get(path.suffix, "text/plain") + "; charset=utf-8"
@@ -142,11 +146,11 @@ def _form_for(step: str, request, answers: dict, data=None):
     if step == "embeddings":
         return wizard.EmbeddingsStep(data, initial=initial, user=request.user)
     if step == "options":
-        return wizard.OptionsStep(data, initial=initial)
+        return wizard.OptionsStep(data, initial=initial, dataset=dataset)
     if step == "review":
         review = wizard.WizardState(request.session).review()
         if review is None:
-            documents = wizard.build_configs(answers, dataset)
+            documents = wizard.review_configs(answers, dataset, request.user)
             review = {name: json.dumps(doc, indent=2) for name, doc in zip(("worker_config", "lightly_config", "selection_config"), documents)}
         return wizard.ReviewStep(data, initial=review)
     raise Http404("No such step")

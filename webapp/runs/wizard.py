@@ -17,7 +17,7 @@ from selection_engine.scoring import SCORE_NAMES
 
 from ..datasets.models import Dataset
 from ..datasets.selectors import datasets_of
-from . import selectors
+from . import selectors, services
 from .models import Preset
 
 STEPS = ("dataset", "method", "task", "stopping", "embeddings", "options", "review")
@@ -174,6 +174,16 @@ class OptionsStep(forms.Form):
         required=False, label="Datapool",
         help_text="A name: later runs with the same datapool do not pick the same images again.",
     )
+    labeled_tag = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Already labeled",
+        help_text="A tag of the images you have labeled already: they count as selected for diversity and are never picked.",
+    )
+
+    def __init__(self, *args, dataset: Dataset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["labeled_tag"].choices = [("", "(none)")] + [
+            (tag.pk, f"{tag.name} ({tag.size} images)") for tag in dataset.tags.all()
+        ]
 
 
 def _json_field(label: str, required: bool = True) -> forms.CharField:
@@ -258,6 +268,17 @@ def build_configs(answers: dict, dataset: Dataset) -> tuple[dict, dict, dict | N
                 "strategy": {"type": "BALANCE", "target": {c: share for c in categories}},
             })
     selection["strategies"] = strategies
+    return worker, lightly, selection
+
+
+def review_configs(answers: dict, dataset: Dataset, user) -> tuple[dict, dict, dict | None]:
+    """The review step's documents: :func:`build_configs`, plus the "already labeled" tag as a
+    file in the user's folder named by ``labeled_filenames_file`` (a tag deleted since is left out)."""
+    worker, lightly, selection = build_configs(answers, dataset)
+    tag_pk = answers.get("options", {}).get("labeled_tag")
+    tag = dataset.tags.filter(pk=tag_pk).first() if tag_pk else None
+    if tag is not None:
+        worker["labeled_filenames_file"] = services.write_labeled_file(user, tag)
     return worker, lightly, selection
 
 
