@@ -198,7 +198,7 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
     for names, _ in loaded.values():
         common &= set(names)
     common_names = sorted(common)
-    _check_size(len(common_names), evaluation)
+    check_size(len(common_names), evaluation)
     chosen = selectors(config, evaluation)
     protocol = evaluation.protocol
     reporter.log(
@@ -227,7 +227,7 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
     return _write(config, evaluation, results, reporter)
 
 
-def _check_size(n: int, evaluation: EvaluationConfig) -> None:
+def check_size(n: int, evaluation: EvaluationConfig) -> None:
     needed = evaluation.initial + evaluation.rounds * evaluation.per_round
     pool = n - math.ceil(evaluation.test_fraction * n)  # scikit-learn's size of the test split
     if pool < needed:

@@ -19,7 +19,7 @@ from django.template.defaultfilters import filesizeformat
 
 from selection_engine.config import RunConfig
 from selection_engine.errors import ConfigError
-from selection_engine.evaluation.command import EvaluationConfig, _check_size, read_labels
+from selection_engine.evaluation.command import EvaluationConfig, check_size, read_labels
 
 #: A labels CSV larger than this is refused unread (20 MB holds a few hundred thousand rows).
 MAX_LABELS_BYTES = 20 * 1024 * 1024
@@ -120,6 +120,6 @@ def check_labels(labels: dict[str, str], options: EvaluationConfig, field: str) 
             f"({n - n_test}) each need one image per class at least; label more images or merge classes."
         )})
     try:
-        _check_size(n, options)
+        check_size(n, options)
     except ConfigError as exc:
         raise ValidationError({"rounds": f"{exc.reason[:1].upper()}{exc.reason[1:]}."}) from None
