@@ -198,7 +198,7 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
     for names, _ in loaded.values():
         common &= set(names)
     common_names = sorted(common)
-    check_size(len(common_names), evaluation)
+    check_labels(labels.loc[common_names], evaluation)
     chosen = selectors(config, evaluation)
     protocol = evaluation.protocol
     reporter.log(
@@ -225,6 +225,32 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
             frames.append(frame.assign(embeddings=name))
     results = pd.concat(frames, ignore_index=True)
     return _write(config, evaluation, results, reporter)
+
+
+def check_labels(labels, evaluation: EvaluationConfig) -> None:
+    """Refuse labels (one per sample) the protocol cannot run on, naming ``evaluation.labels``:
+    fewer than two classes, a class with a single sample (the stratified test split needs two),
+    fewer test or pool samples than classes; then :func:`check_size`."""
+    counts = pd.Series(list(labels)).value_counts()
+    n = int(counts.sum())
+    key = "evaluation.labels"
+    if len(counts) < 2:
+        raise ConfigError(key, f"all {n} labeled images have the same label ({counts.index[0]}): an evaluation needs at least two classes")
+    single = counts[counts < 2]
+    if len(single):
+        shown = ", ".join(map(str, single.index[:5])) + (" ..." if len(single) > 5 else "")
+        several = len(single) > 1
+        raise ConfigError(key, (
+            f"{len(single)} class{'es' if several else ''} ha{'ve' if several else 's'} a single labeled image "
+            f"({shown}): every class needs at least two (one to learn from, one to test on)"
+        ))
+    n_test = math.ceil(n * evaluation.test_fraction)
+    if min(n_test, n - n_test) < len(counts):
+        raise ConfigError(key, (
+            f"{n} labeled images in {len(counts)} classes: the test split ({n_test} images) and the pool "
+            f"({n - n_test}) each need one image per class at least; label more images or merge classes"
+        ))
+    check_size(n, evaluation)
 
 
 def check_size(n: int, evaluation: EvaluationConfig) -> None:

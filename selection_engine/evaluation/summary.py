@@ -3,7 +3,6 @@ and the method (and embeddings) to use."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 BASELINE = "random"

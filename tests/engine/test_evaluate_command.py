@@ -97,6 +97,14 @@ def test_bad_evaluations_say_which_key(tmp_path, labeled_csv, capsys, args, mess
     assert message in capsys.readouterr().err
 
 
+def test_a_class_with_one_image_cannot_be_split(tmp_path, labeled_csv, capsys):
+    labels = pd.read_csv(labeled_csv / "emb.csv")[["filenames", "labels"]]
+    labels.loc[0, "labels"] = 7  # one image of class 7
+    labels.to_csv(labeled_csv / "labels.csv", index=False)
+    assert evaluate(tmp_path, f"shared_dir={labeled_csv}", "embeddings=emb.csv", "evaluation.labels=labels.csv", *SMALL) == 2
+    assert "evaluation.labels: 1 class has a single labeled image (7): every class needs at least two" in capsys.readouterr().err
+
+
 def test_no_labels_anywhere_is_an_error_that_says_where_labels_come_from(tmp_path, capsys):
     write_embeddings_csv(tmp_path / "shared/emb.csv", [f"{i}.png" for i in range(50)], np.random.default_rng(0).random((50, 4)))
     assert evaluate(tmp_path, f"shared_dir={tmp_path / 'shared'}", "embeddings=emb.csv", *SMALL) == 2

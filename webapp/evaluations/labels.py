@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
-import pandas as pd
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from selection_engine.config import RunConfig
 from selection_engine.errors import ConfigError
-from selection_engine.evaluation.command import EvaluationConfig, check_size, read_labels
+from selection_engine.evaluation.command import EvaluationConfig, read_labels
+from selection_engine.evaluation.command import check_labels as engine_check_labels
 
 #: A labels CSV larger than this is refused unread (20 MB holds a few hundred thousand rows).
 MAX_LABELS_BYTES = 20 * 1024 * 1024
@@ -99,27 +98,10 @@ def folder_labels(config: RunConfig, images: list[str]) -> dict[str, str]:
 
 
 def check_labels(labels: dict[str, str], options: EvaluationConfig, field: str) -> None:
-    """Refuse, on ``field``, labels the protocol cannot run on: fewer than two classes, a class
-    with a single image (the stratified test split needs two), fewer test or pool images than
-    classes, or a protocol that needs more labels than the pool holds (the engine's rule)."""
-    counts = pd.Series(list(labels.values())).value_counts()
-    n = len(labels)
-    if len(counts) < 2:
-        raise ValidationError({field: f"All {n} labeled images have the same label ({counts.index[0]}): an evaluation needs at least two classes."})
-    single = counts[counts < 2]
-    if len(single):
-        shown = ", ".join(map(str, single.index[:5])) + (" ..." if len(single) > 5 else "")
-        raise ValidationError({field: (
-            f"{len(single)} class{'es' if len(single) > 1 else ''} ha{'ve' if len(single) > 1 else 's'} a single labeled image "
-            f"({shown}): every class needs at least two (one to learn from, one to test on)."
-        )})
-    n_test = math.ceil(n * options.test_fraction)
-    if min(n_test, n - n_test) < len(counts):
-        raise ValidationError({field: (
-            f"{n} labeled images in {len(counts)} classes: the test split ({n_test} images) and the pool "
-            f"({n - n_test}) each need one image per class at least; label more images or merge classes."
-        )})
+    """The engine's rule (``check_labels``: two classes or more, two images per class, a protocol
+    that fits the pool), as a form error on ``field`` (``rounds`` for a protocol too large)."""
     try:
-        check_size(n, options)
+        engine_check_labels(list(labels.values()), options)
     except ConfigError as exc:
-        raise ValidationError({"rounds": f"{exc.reason[:1].upper()}{exc.reason[1:]}."}) from None
+        target = "rounds" if exc.key == "evaluation.rounds" else field
+        raise ValidationError({target: f"{exc.reason[:1].upper()}{exc.reason[1:]}."}) from None
