@@ -38,3 +38,10 @@ def test_the_owner_gets_the_files_and_nothing_outside_them(alice_client, complet
     assert alice_client.get(f"/evaluations/{pk}/artifacts/evaluation.json").status_code == 200
     for name in ("../labels.csv", "../../runs", "/etc/passwd", "..%2F..%2Fevaluations"):
         assert alice_client.get(f"/evaluations/{pk}/artifacts/{name}").status_code == 404, name
+
+
+def test_an_artifact_name_longer_than_a_path_is_not_found_not_an_error(alice_client, completed_evaluation):
+    client, pk = alice_client, completed_evaluation.pk
+    client.raise_request_exception = False
+    for name in ("a/" * 3000 + "x", "x" * 5000, "evaluation.json/" + "y" * 300):
+        assert client.get(f"/evaluations/{pk}/artifacts/{name}").status_code == 404, name[:40]

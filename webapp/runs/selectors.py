@@ -52,7 +52,10 @@ def artifact_path(run: Run, name: str) -> Path:
         raise Http404("No such artifact") from None
     if root is None:
         raise Http404("The run has no output yet")
-    path = (root / relative).resolve()
-    if root.resolve() not in path.parents or not path.is_file():
-        raise Http404("No such artifact")
+    try:
+        path = (root / relative).resolve()
+        if root.resolve() not in path.parents or not path.is_file():
+            raise Http404("No such artifact")
+    except OSError:  # e.g. a name longer than the system allows
+        raise Http404("No such artifact") from None
     return path
