@@ -38,6 +38,9 @@ def test_a_selection_config_is_accepted(alice_api, dataset):
     ({"selection_config": {"n_samples": 3, "strategies": [{"input": {"type": "X"}, "strategy": {"type": "DIVERSITY"}}]}},
      "selection_config.strategies[0].input.type", "must be one of"),
     ({"worker_config": {"embeddings": "/etc/passwd"}}, "embeddings", "relative to your folder"),
+    ({"worker_config": {"labeled_filenames_file": "../../2/labeled/tag-1.txt"}}, "labeled_filenames_file", "relative to your folder"),
+    ({"worker_config": {"labeled_filenames_file": "a/" * 3000 + "x"}}, "labeled_filenames_file", "no file a/a/a/"),
+    ({"worker_config": {"checkpoint": "x" * 5000}}, "checkpoint", "no file xxx"),
 ])
 def test_bad_configs_are_400_with_the_engines_message_per_key(alice_api, dataset, body, key, message):
     response = alice_api.post("/api/v1/runs/", {"dataset": dataset.pk, **body}, format="json")

@@ -63,7 +63,11 @@ def validate_configs(user, dataset, worker_config, lightly_config, selection_con
             relative = safe_relpath(value, key)
         except InputError:
             raise ConfigError(key, f"must be a path relative to your folder (e.g. runs/run-3/checkpoints/...), got {value!r}") from None
-        if not (user_dir(user) / relative).is_file():
+        try:
+            found = (user_dir(user) / relative).is_file()
+        except OSError:  # e.g. a path longer than the system allows
+            found = False
+        if not found:
             raise ConfigError(key, f"no file {relative} in your folder")
     pool = (worker.get("datapool") or {}).get("name") if isinstance(worker.get("datapool"), dict) else None
     if pool and (not isinstance(pool, str) or "/" in pool or pool.startswith(".")):
