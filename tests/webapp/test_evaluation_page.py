@@ -125,6 +125,11 @@ GOOD = ["digit-0/0000.png,zero", "digit-1/0001.png,one", "digit-2/0002.png,two"]
     ("filenames,labels\n" + GOOD[0] + "\n\"digit-1/0001.png,one\n", "mine.csv: line 3: expected 2 fields like the header, found 1"),
     (b"filenames,labels\ndigit-0/0000.png,\xff\xfe\n", "mine.csv: not UTF-8 text (byte 34); save the CSV as UTF-8."),
     ("filenames,labels\n", "mine.csv: it lists no images"),
+    ("filenames,labels\n" + GOOD[0] + "\ndigit-1/0001.png,o\x00ne\n", "mine.csv: line 3: the label of digit-1/0001.png contains a control character"),
+    ("filenames,labels\n" + GOOD[0] + '\ndigit-1/0001.png,"o\nne"\n', "mine.csv: line 4: the label of digit-1/0001.png contains a control character"),
+    # refused before the csv module splits it: 20 MB of commas would be millions of fields in memory
+    ("filenames,labels" + "," * 20_000 + "\n" + GOOD[0] + "\n", "mine.csv: line 1: longer than 16384 characters"),
+    ("filenames,labels\n" + GOOD[0] + "\ndigit-1/0001.png," + "x," * 10_000 + "\n", "mine.csv: line 3: longer than 16384 characters"),
     ("filenames,labels\n" + "\n".join(GOOD[:2]).replace("one", "zero") + "\n", "All 2 labeled images have the same label (zero)"),
     ("filenames,labels\n" + "\n".join(GOOD) + "\n", "3 classes have a single labeled image ("),
 ])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
@@ -23,6 +24,9 @@ from selection_engine.evaluation.command import check_labels as engine_check_lab
 #: A labels CSV larger than this is refused unread (20 MB holds a few hundred thousand rows).
 MAX_LABELS_BYTES = 20 * 1024 * 1024
 MAX_LABEL_CHARS = 200
+#: A longer line is refused before the csv module splits it (a 20 MB line of commas would be
+#: millions of fields in memory); a filename (4096 at most) and a label, quoted, fit easily.
+MAX_LINE_CHARS = 16 * 1024
 COLUMNS = ("filenames", "labels")
 
 
@@ -43,7 +47,14 @@ def read_labels_csv(upload, images: set[str], dataset_name: str) -> dict[str, st
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise refuse(f"not UTF-8 text (byte {exc.start}); save the CSV as UTF-8.") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def lines():
+        for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+            if len(line) > MAX_LINE_CHARS:
+                raise refuse(f"line {number}: longer than {MAX_LINE_CHARS} characters (one filename and one label per line).")
+            yield line
+
+    reader = csv.reader(lines())
     labels: dict[str, str] = {}
     first_line: dict[str, int] = {}
     try:
@@ -69,6 +80,8 @@ def read_labels_csv(upload, images: set[str], dataset_name: str) -> dict[str, st
                 raise refuse(f"line {line}: the label of {name} is empty.")
             if len(label) > MAX_LABEL_CHARS:
                 raise refuse(f"line {line}: the label of {name} is longer than {MAX_LABEL_CHARS} characters.")
+            if any(unicodedata.category(c) == "Cc" for c in label):
+                raise refuse(f"line {line}: the label of {name} contains a control character (a NUL byte, a line break, ...).")
             if name in labels:
                 raise refuse(f"line {line}: {name} is listed twice (first on line {first_line[name]}).")
             labels[name] = label
