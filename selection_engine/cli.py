@@ -101,14 +101,22 @@ def evaluate_main(args: list[str]) -> int:
     from .evaluation.command import evaluate, parse_arguments
     from .progress import Reporter
 
-    try:
+    def work() -> None:
         config, evaluation = parse_arguments(args)
         evaluate(config, evaluation, Reporter())
+
+    return _exit_code("winnow evaluate", work)
+
+
+def _exit_code(program: str, work) -> int:
+    """Run ``work()``: 0 when it succeeds, 2 with one line on stderr for bad input, 130 on Ctrl-C."""
+    try:
+        work()
     except WinnowError as exc:
-        print(f"winnow evaluate: error: {exc}", file=sys.stderr)
+        print(f"{program}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("winnow evaluate: interrupted", file=sys.stderr)
+        print(f"{program}: interrupted", file=sys.stderr)
         return 130
     return 0
 
@@ -122,16 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args else 2
     from . import pipeline  # torch is imported only when a run actually starts
 
-    try:
-        config = resolve(overrides=args)
-        pipeline.run(config)
-    except WinnowError as exc:
-        print(f"winnow: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("winnow: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return _exit_code("winnow", lambda: pipeline.run(resolve(overrides=args)))
 
 
 if __name__ == "__main__":

@@ -38,14 +38,10 @@ METHODS = ("random", "coreset", "coral", "cold-start")
 
 
 @dataclass
-class EvaluationConfig:
-    #: Labeled samples at the start (random), samples labeled per round, rounds, seeds.
-    initial: int = 30
-    per_round: int = 30
-    rounds: int = 8
-    seeds: int = 5
-    #: Share of the labeled samples held out to measure accuracy.
-    test_fraction: float = 0.3
+class EvaluationConfig(Protocol):
+    """The loop's protocol (initial labels, rounds, labels per round, seeds, test share) and what
+    to compare."""
+
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     #: Selection config JSON files (relative to shared_dir), each evaluated as one more method.
     selection_configs: list[str] = field(default_factory=list)
@@ -69,9 +65,6 @@ class EvaluationConfig:
         if "random" not in self.methods:
             raise ConfigError("evaluation.methods", "must include random: every method is measured against it")
 
-    @property
-    def protocol(self) -> Protocol:
-        return Protocol(self.initial, self.rounds, self.per_round, self.seeds, self.test_fraction)
 
 
 def parse_arguments(args: list[str]) -> tuple[RunConfig, EvaluationConfig]:
@@ -200,15 +193,14 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
     common_names = sorted(common)
     check_labels(labels.loc[common_names], evaluation)
     chosen = selectors(config, evaluation)
-    protocol = evaluation.protocol
     reporter.log(
-        f"Simulating {protocol.rounds} rounds of {protocol.per_round} labels after {protocol.initial} random ones, "
-        f"{protocol.seeds} seeds, on {len(common_names)} labeled samples ({labels.loc[common_names].nunique()} classes): "
+        f"Simulating {evaluation.rounds} rounds of {evaluation.per_round} labels after {evaluation.initial} random ones, "
+        f"{evaluation.seeds} seeds, on {len(common_names)} labeled samples ({labels.loc[common_names].nunique()} classes): "
         f"{', '.join(chosen)}."
     )
     from tqdm import tqdm
 
-    total = len(loaded) * protocol.seeds * len(chosen) * (protocol.rounds + 1)
+    total = len(loaded) * evaluation.seeds * len(chosen) * (evaluation.rounds + 1)
     frames = []
     done = 0
     with tqdm(total=total, desc="Rounds", disable=not reporter.show_bars, file=sys.stderr) as bar:
@@ -221,7 +213,7 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
         for name, (names, vectors) in loaded.items():
             position = {f: i for i, f in enumerate(names)}
             rows = np.array([position[f] for f in common_names])
-            frame = simulate(vectors[rows], labels.loc[common_names].to_numpy(), chosen, protocol, on_round=advance)
+            frame = simulate(vectors[rows], labels.loc[common_names].to_numpy(), chosen, evaluation, on_round=advance)
             frames.append(frame.assign(embeddings=name))
     results = pd.concat(frames, ignore_index=True)
     return _write(config, evaluation, results, reporter)
@@ -277,7 +269,7 @@ def _write(config: RunConfig, evaluation: EvaluationConfig, results: pd.DataFram
         table.to_csv(handle, index=False, float_format="%.6g")
     plot(results, out / "accuracy.png")
     summary = {
-        "protocol": dataclasses.asdict(evaluation.protocol),
+        "protocol": {f.name: getattr(evaluation, f.name) for f in dataclasses.fields(Protocol)},
         "classifier": "logistic regression on standardised embeddings (scikit-learn)",
         "methods": table.to_dict(orient="records"),
         "per_round": means.to_dict(orient="records"),

@@ -32,6 +32,8 @@ TASK = "model"
 
 @dataclass
 class Protocol:
+    """Labeled samples at the start (random), rounds, samples labeled per round, seeds."""
+
     initial: int = 30
     rounds: int = 8
     per_round: int = 30
