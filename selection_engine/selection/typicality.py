@@ -50,17 +50,20 @@ def typicality(embeddings: np.ndarray, k: int = NEIGHBOURS, seed: int = 0, refer
         k = max(1, round(k * reference / n))
     k = min(k, len(ref_index) - 1)
     ref = x[ref_index]
-    ref_sq = np.einsum("ij,ij->i", ref, ref)
+    # |x - r|² = |x|² + (|r|² - 2 x·r): the bracket decides which references are nearest, and one
+    # matrix product with an extra column computes it, with no N x M temporaries to add up.
+    ref_aug = np.hstack([-2.0 * ref, np.einsum("ij,ij->i", ref, ref)[:, None]])
+    x_sq = np.einsum("ij,ij->i", x, x)
     position = np.full(n, -1)
     position[ref_index] = np.arange(len(ref_index))  # where a sample sits among the references
     out = np.empty(n)
     block = max(1, BLOCK_BYTES // (4 * len(ref)))
     for start in range(0, n, block):
         rows = np.arange(start, min(start + block, n))
-        d2 = np.einsum("ij,ij->i", x[rows], x[rows])[:, None] - 2.0 * (x[rows] @ ref.T) + ref_sq[None, :]
+        partial = np.hstack([x[rows], np.ones((len(rows), 1), dtype=np.float32)]) @ ref_aug.T
         own = position[rows] >= 0
-        d2[np.flatnonzero(own), position[rows][own]] = np.inf  # a sample is not its own neighbour
-        nearest = np.partition(d2, k - 1, axis=1)[:, :k]
+        partial[np.flatnonzero(own), position[rows][own]] = np.inf  # a sample is not its own neighbour
+        nearest = np.partition(partial, k - 1, axis=1)[:, :k] + x_sq[rows, None]
         out[rows] = 1.0 / np.maximum(np.sqrt(np.maximum(nearest, 0.0)).mean(axis=1), 1e-12)
     return out
 
