@@ -34,6 +34,7 @@ from ..datasets.models import Dataset, Tag
 from ..datasets.uploads import receive_upload
 from ..gallery import selectors as gallery
 from ..gallery import services as gallery_services
+from ..runs import jobs
 from ..runs import selectors as run_selectors
 from ..runs import services as run_services
 from ..runs.models import Run
@@ -382,7 +383,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
-        message = run_services.cancel_run(run)
+        message = jobs.cancel(run)
         run.refresh_from_db()
         return Response({"detail": message, "run": s.RunSerializer(run).data})
 

@@ -7,13 +7,11 @@ from pathlib import Path
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from ..runs import jobs
 from ..runs.models import Run
 from ..runs.selectors import checkpoints_of, runs_of
 from ..runs.services import user_dir
 from .models import Evaluation
-
-#: Lines of the log shown on the evaluation page and in its JSON status.
-LOG_TAIL_LINES = 400
 
 
 def evaluations_of(user) -> QuerySet[Evaluation]:
@@ -38,22 +36,8 @@ def embedding_choices(user, dataset) -> list[tuple[str, str]]:
 
 
 def status(evaluation: Evaluation) -> dict:
-    """The page's live state, polled as JSON (the same keys as a run's status)."""
-    lines = evaluation.log.splitlines()
-    return {
-        "id": evaluation.pk,
-        "state": evaluation.state,
-        "stage": evaluation.stage,
-        "done": evaluation.progress_done,
-        "total": evaluation.progress_total,
-        "fraction": round(evaluation.fraction_done, 4),
-        "message": evaluation.progress_message,
-        "error": evaluation.error,
-        "duration_s": round(evaluation.duration_s, 1) if evaluation.duration_s is not None else None,
-        "finished": evaluation.is_finished,
-        "recommendation": evaluation.recommendation,
-        "log_tail": "\n".join(lines[-LOG_TAIL_LINES:]),
-    }
+    """The page's live state, polled as JSON: a job's status and the recommendation."""
+    return {**jobs.status(evaluation), "recommendation": evaluation.recommendation}
 
 
 def method_rows(evaluation: Evaluation) -> list[dict]:

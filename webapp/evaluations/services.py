@@ -1,5 +1,5 @@
 """Writes on evaluations: create (every input checked, the labels stored in the user's folder),
-start, finish, cancel, and the engine's configs of an evaluation.
+start, complete, and the engine's configs of an evaluation (cancel and finish are ``runs.jobs``'s).
 
 How an evaluation flows, like a run (DESIGN.md): ``create_evaluation`` checks the form's values,
 the labels and the protocol, saves a queued Evaluation and enqueues ``tasks.execute_evaluation``
@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import socket
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -27,7 +26,8 @@ from selection_engine.evaluation.command import METHODS, EvaluationConfig
 from selection_engine.fileio import atomic_write
 
 from ..datasets.services import engine_source
-from ..runs.services import fail_stale, user_dir
+from ..runs import jobs
+from ..runs.services import user_dir
 from . import selectors
 from .labels import check_labels, folder_labels, read_labels_csv
 from .models import Evaluation
@@ -124,7 +124,7 @@ def create_evaluation(user, dataset, *, labels_source: str, labels_csv=None, emb
         evaluation.save()
         if labels_source == Evaluation.CSV:
             _write_labels(user_dir(user) / _labels_relpath(evaluation), labels)
-        transaction.on_commit(lambda: _enqueue(evaluation.pk))
+        jobs.enqueue(evaluation, "webapp.evaluations.tasks.execute_evaluation")
     return evaluation
 
 
@@ -135,30 +135,15 @@ def _write_labels(path: Path, labels: dict[str, str]) -> None:
         writer.writerows(sorted(labels.items()))
 
 
-def _enqueue(evaluation_id: int) -> None:
-    from django_q.tasks import async_task
-
-    task_id = async_task("webapp.evaluations.tasks.execute_evaluation", evaluation_id,
-                         task_name=f"evaluation-{evaluation_id}", group="evaluations")
-    Evaluation.objects.filter(pk=evaluation_id, task_id="").update(task_id=str(task_id or "")[:64])
-
-
 def start_evaluation(evaluation_id: int) -> Evaluation | None:
-    """Move a queued evaluation to running (atomically: a task delivered twice starts it once)."""
-    now = timezone.now()
-    started = Evaluation.objects.filter(pk=evaluation_id, state=Evaluation.QUEUED).update(
-        state=Evaluation.RUNNING, started_at=now, heartbeat_at=now, worker_host=socket.gethostname()[:255], stage="starting",
-    )
-    if not started:
+    """The evaluation, moved from queued to running (``jobs.claim``) with its output directory;
+    None if it was not queued."""
+    if not jobs.claim(Evaluation, evaluation_id):
         return None
     evaluation = Evaluation.objects.select_related("dataset", "owner").get(pk=evaluation_id)
     evaluation.run_dir = str(folder(evaluation) / "results")
     evaluation.save(update_fields=["run_dir"])
     return evaluation
-
-
-def finish_evaluation(evaluation: Evaluation, state: str, error: str = "") -> None:
-    Evaluation.objects.filter(pk=evaluation.pk).update(state=state, error=error, finished_at=timezone.now())
 
 
 def complete_evaluation(evaluation: Evaluation, summary: dict) -> None:
@@ -185,18 +170,7 @@ def _json_safe(value):
     return clean(json.loads(json.dumps(value, default=default)))
 
 
-def cancel_evaluation(evaluation: Evaluation) -> str:
-    """Cancel a queued evaluation at once; ask a running one to stop at its next progress step."""
-    if Evaluation.objects.filter(pk=evaluation.pk, state=Evaluation.QUEUED).update(
-        state=Evaluation.CANCELED, error="Canceled by the user before it started.", finished_at=timezone.now()
-    ):
-        return "Canceled."
-    if Evaluation.objects.filter(pk=evaluation.pk, state=Evaluation.RUNNING).update(cancel_requested=True):
-        return "Cancel requested: the evaluation stops at its next progress step."
-    return f"The evaluation has already {evaluation.state}."
-
-
 def fail_stale_evaluations() -> int:
     """Fail running evaluations whose worker stopped sending heartbeats."""
-    return fail_stale(Evaluation, "Start a new evaluation to try again.")
+    return jobs.fail_stale(Evaluation, "Start a new evaluation to try again.")
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ..datasets.selectors import dataset_of
+from ..runs import jobs
 from ..runs.selectors import artifact_path, artifacts_of
 from ..runs.views import artifact_response
 from . import plots, selectors, services
@@ -60,7 +61,7 @@ def evaluation_status(request, pk: int):
 @login_required
 @require_POST
 def evaluation_cancel(request, pk: int):
-    messages.info(request, services.cancel_evaluation(selectors.evaluation_of(request.user, pk)))
+    messages.info(request, jobs.cancel(selectors.evaluation_of(request.user, pk)))
     return redirect("evaluations:detail", pk=pk)
 
 

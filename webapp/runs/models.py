@@ -2,74 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.conf import settings
 from django.db import models
 
+from .jobs import BackgroundJob
 
-class Run(models.Model):
-    QUEUED, RUNNING, COMPLETED, FAILED, CANCELED = "queued", "running", "completed", "failed", "canceled"
-    STATES = [(s, s) for s in (QUEUED, RUNNING, COMPLETED, FAILED, CANCELED)]
-    FINISHED = (COMPLETED, FAILED, CANCELED)
+
+class Run(BackgroundJob):
+    """A selection run: its state and progress fields are a BackgroundJob's."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="runs")
-    state = models.CharField(max_length=10, choices=STATES, default=QUEUED, db_index=True)
     # The three documents as submitted (the resolved config is in the run directory).
     worker_config = models.JSONField(default=dict, blank=True)
     lightly_config = models.JSONField(default=dict, blank=True)
     selection_config = models.JSONField(null=True, blank=True)
-    # Live progress, written by the worker (throttled).
-    stage = models.CharField(max_length=40, blank=True)
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
-    progress_message = models.CharField(max_length=300, blank=True)
-    log = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    run_dir = models.CharField(max_length=1000, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    worker_host = models.CharField(max_length=255, blank=True)
     n_selected = models.IntegerField(null=True, blank=True)
     #: The column of the run's scores that orders the gallery ("task/score"), "" if none.
     primary_score = models.CharField(max_length=300, blank=True)
     #: Filled at completion for the gallery's menus: {"metadata_keys": [...]}.
     facts = models.JSONField(default=dict, blank=True)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"Run {self.pk} on {self.dataset}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.state in self.FINISHED
-
-    @property
-    def duration_s(self) -> float | None:
-        if not self.started_at:
-            return None
-        from django.utils import timezone
-
-        end = self.finished_at or timezone.now()
-        return (end - self.started_at).total_seconds()
-
-    @property
-    def fraction_done(self) -> float:
-        if self.state == self.COMPLETED:
-            return 1.0
-        return self.progress_done / self.progress_total if self.progress_total else 0.0
-
-    @property
-    def directory(self) -> Path | None:
-        return Path(self.run_dir) if self.run_dir else None
 
 
 class RunSample(models.Model):

@@ -1,5 +1,5 @@
-"""The worker's side of live progress: the engine's callback and log stream, written to the Run
-(or to any model with the same progress fields, e.g. an Evaluation).
+"""The worker's side of live progress: the engine's callback and log stream, written to a
+background job (``jobs.BackgroundJob``: a Run, an Evaluation).
 
 Writes are throttled (one UPDATE per ``interval`` seconds, or at a stage change) so a run over a
 million images does not hammer the database. A heartbeat thread keeps ``heartbeat_at`` fresh
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from selection_engine.errors import Canceled
 
-from .models import Run
+from .jobs import BackgroundJob
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ MAX_LOG_CHARS = 1_000_000
 
 
 class RunProgress:
-    def __init__(self, run: Run, interval: float = 1.0, heartbeat_every: float | None = None):
+    def __init__(self, run: BackgroundJob, interval: float = 1.0, heartbeat_every: float | None = None):
         self.run_id = run.pk
         self.model = type(run)
         self.interval = interval

@@ -12,6 +12,7 @@ from selection_engine.errors import InputError
 from selection_engine.sources import safe_relpath
 
 from . import services
+from .jobs import BackgroundJob
 from .models import Run
 
 
@@ -34,18 +35,19 @@ def checkpoints_of(user) -> list[tuple[str, str]]:
     return choices
 
 
-def artifacts_of(run: Run) -> list[tuple[str, int]]:
-    """(path relative to the run directory, size in bytes) of every file the run wrote."""
-    root = run.directory
+def artifacts_of(job: BackgroundJob) -> list[tuple[str, int]]:
+    """(path relative to the job's directory, size in bytes) of every file the job (a run, an
+    evaluation) wrote."""
+    root = job.directory
     if root is None or not root.is_dir():
         return []
     files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
     return sorted((p.relative_to(root).as_posix(), p.stat().st_size) for p in files)
 
 
-def artifact_path(run: Run, name: str) -> Path:
-    """The file ``name`` of the run's directory; 404 for anything else (no escaping the root)."""
-    root = run.directory
+def artifact_path(job: BackgroundJob, name: str) -> Path:
+    """The file ``name`` of the job's directory; 404 for anything else (no escaping the root)."""
+    root = job.directory
     try:
         relative = safe_relpath(name, "artifact")
     except InputError:

@@ -1,4 +1,5 @@
-"""Writes on runs: schedule (validated by the engine), start, finish, cancel, re-run, load results.
+"""Writes on runs: schedule (validated by the engine), start, re-run, load results (cancel and
+finish are ``jobs``'s, shared with evaluations).
 
 How a run flows (DESIGN.md): ``schedule_run`` validates the three documents with the engine and
 saves a queued Run → django-q2 runs ``tasks.execute_run`` → progress is written to the Run →
@@ -8,8 +9,6 @@ saves a queued Run → django-q2 runs ``tasks.execute_run`` → progress is writ
 
 from __future__ import annotations
 
-import socket
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from selection_engine.errors import ConfigError, InputError
 from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
 
-from . import results
+from . import jobs, results
 from .models import Preset, Run, RunSample
 
 
@@ -130,7 +129,7 @@ def schedule_run(user, dataset, worker_config=None, lightly_config=None, selecti
             primary_score=primary_score(config),
             rerun_of=rerun_of,
         )
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        jobs.enqueue(run, "webapp.runs.tasks.execute_run")
     return run
 
 
@@ -144,27 +143,9 @@ def save_preset(user, dataset, name: str, worker_config, lightly_config, selecti
     return preset
 
 
-def _enqueue(run_id: int) -> None:
-    from django_q.tasks import async_task
-
-    task_id = async_task("webapp.runs.tasks.execute_run", run_id, task_name=f"run-{run_id}", group="runs")
-    Run.objects.filter(pk=run_id, task_id="").update(task_id=str(task_id or "")[:64])
-
-
 def rerun(run: Run) -> Run:
     """A new run of the same dataset with the same submitted documents."""
     return schedule_run(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, rerun_of=run)
-
-
-def cancel_run(run: Run) -> str:
-    """Cancel a queued run at once; ask a running one to stop at its next progress step."""
-    if Run.objects.filter(pk=run.pk, state=Run.QUEUED).update(
-        state=Run.CANCELED, error="Canceled by the user before it started.", finished_at=timezone.now()
-    ):
-        return "Canceled."
-    if Run.objects.filter(pk=run.pk, state=Run.RUNNING).update(cancel_requested=True):
-        return "Cancel requested: the run stops at its next progress step."
-    return f"The run has already {run.state}."
 
 
 def engine_config(run: Run) -> RunConfig:
@@ -172,40 +153,13 @@ def engine_config(run: Run) -> RunConfig:
 
 
 def start_run(run_id: int) -> Run | None:
-    """Move a queued run to running (atomically: a task delivered twice starts it once)."""
-    now = timezone.now()
-    started = Run.objects.filter(pk=run_id, state=Run.QUEUED).update(
-        state=Run.RUNNING, started_at=now, heartbeat_at=now, worker_host=socket.gethostname()[:255], stage="starting"
-    )
-    return Run.objects.select_related("dataset", "owner").get(pk=run_id) if started else None
-
-
-def finish_run(run: Run, state: str, error: str = "") -> None:
-    Run.objects.filter(pk=run.pk).update(state=state, error=error, finished_at=timezone.now())
+    """The run, moved from queued to running (``jobs.claim``); None if it was not queued."""
+    return Run.objects.select_related("dataset", "owner").get(pk=run_id) if jobs.claim(Run, run_id) else None
 
 
 def fail_stale_runs() -> int:
     """Fail running runs whose worker stopped sending heartbeats (killed, crashed, machine gone)."""
-    return fail_stale(Run, "Re-run to try again.")
-
-
-def fail_stale(model, retry: str) -> int:
-    """Fail the running rows of ``model`` (Run, or a model with its state and progress fields)
-    whose worker stopped sending heartbeats; ``retry`` ends the message the user reads."""
-    cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUN_SECONDS)
-    stale = model.objects.filter(state=Run.RUNNING, heartbeat_at__lt=cutoff)
-    failed = 0
-    for run in stale:
-        failed += model.objects.filter(pk=run.pk, state=Run.RUNNING, heartbeat_at__lt=cutoff).update(
-            state=Run.FAILED,
-            finished_at=timezone.now(),
-            error=(
-                f"The worker on {run.worker_host or 'an unknown host'} stopped responding during stage "
-                f"'{run.stage}' (last heartbeat {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC): it was stopped or "
-                f"crashed. {retry}"
-            ),
-        )
-    return failed
+    return jobs.fail_stale(Run, "Re-run to try again.")
 
 
 def complete_run(run: Run, run_dir: Path, n_selected: int) -> None:

@@ -1,20 +1,25 @@
-"""The django-q2 task of a run: load the Run, call the engine, record the outcome."""
+"""The django-q2 task of a run: load the Run, call the engine, record the outcome; and
+``execute``, the worker's side of every background job (a run, an evaluation)."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import TypeVar
 
 from selection_engine import pipeline
 from selection_engine.errors import Canceled, WinnowError
 
 from ..datasets.services import engine_source
-from . import services
+from . import jobs, services
 from .models import Run
 from .progress import RunProgress
 
 log = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
 
 
 @contextmanager
@@ -37,27 +42,39 @@ def child_processes_allowed():
             process.daemon = True
 
 
+def execute(job: jobs.BackgroundJob, work: Callable[[RunProgress], Result], complete: Callable[[Result], None]) -> str:
+    """Do ``work`` on a running job with live progress, then ``complete`` it with the result
+    (after the last progress write, so its final state stands). How it ended: "completed",
+    "canceled", or "failed" with the engine's error as the user reads it (a bug: its summary,
+    the traceback in the worker log)."""
+    progress = RunProgress(job)
+    try:
+        with progress, child_processes_allowed():
+            result = work(progress)
+        complete(result)
+        return "completed"
+    except Canceled:
+        jobs.finish(job, job.CANCELED, "Canceled by the user while running.")
+        return "canceled"
+    except WinnowError as exc:
+        jobs.finish(job, job.FAILED, str(exc))
+        return "failed"
+    except Exception as exc:  # a bug: keep the traceback in the worker log, tell the user plainly
+        log.exception("%s %s failed with an internal error", job._meta.verbose_name, job.pk)
+        jobs.finish(job, job.FAILED, f"Internal error ({type(exc).__name__}: {exc}); the worker log has the details.")
+        return "failed"
+
+
 def execute_run(run_id: int) -> str:
     run = services.start_run(run_id)
     if run is None:
         return f"run {run_id} was not queued (canceled or already started); nothing to do"
-    progress = RunProgress(run)
-    try:
-        with progress, child_processes_allowed():
-            config = services.engine_config(run)
-            Run.objects.filter(pk=run.pk).update(run_dir=str(services.runs_dir(run.owner) / f"run-{run.pk}"))
-            result = pipeline.run(
-                config, on_progress=progress.update, show_bars=False, stream=progress.stream, source=engine_source(run.dataset)
-            )
-        services.complete_run(run, result.run_dir, len(result.selected))
-        return "completed"
-    except Canceled:
-        services.finish_run(run, Run.CANCELED, "Canceled by the user while running.")
-        return "canceled"
-    except WinnowError as exc:
-        services.finish_run(run, Run.FAILED, str(exc))
-        return "failed"
-    except Exception as exc:  # a bug: keep the traceback in the worker log, tell the user plainly
-        log.exception("run %s failed with an internal error", run_id)
-        services.finish_run(run, Run.FAILED, f"Internal error ({type(exc).__name__}: {exc}); the worker log has the details.")
-        return "failed"
+
+    def work(progress: RunProgress):
+        config = services.engine_config(run)
+        Run.objects.filter(pk=run.pk).update(run_dir=str(services.runs_dir(run.owner) / f"run-{run.pk}"))
+        return pipeline.run(
+            config, on_progress=progress.update, show_bars=False, stream=progress.stream, source=engine_source(run.dataset)
+        )
+
+    return execute(run, work, lambda result: services.complete_run(run, result.run_dir, len(result.selected)))

@@ -15,11 +15,8 @@ from django.views.decorators.http import require_POST
 from selection_engine.errors import ConfigError
 
 from ..datasets.selectors import dataset_of, datasets_of
-from . import selectors, services, wizard
+from . import jobs, selectors, services, wizard
 from .models import Preset, Run
-
-#: Lines of the log shown on the run page and in its JSON status.
-LOG_TAIL_LINES = 400
 
 
 @login_required
@@ -29,21 +26,7 @@ def run_list(request):
 
 
 def _status(run: Run) -> dict:
-    lines = run.log.splitlines()
-    return {
-        "id": run.pk,
-        "state": run.state,
-        "stage": run.stage,
-        "done": run.progress_done,
-        "total": run.progress_total,
-        "fraction": round(run.fraction_done, 4),
-        "message": run.progress_message,
-        "error": run.error,
-        "duration_s": round(run.duration_s, 1) if run.duration_s is not None else None,
-        "n_selected": run.n_selected,
-        "finished": run.is_finished,
-        "log_tail": "\n".join(lines[-LOG_TAIL_LINES:]),
-    }
+    return {**jobs.status(run), "n_selected": run.n_selected}
 
 
 @login_required
@@ -71,7 +54,7 @@ def run_status(request, pk: int):
 @login_required
 @require_POST
 def run_cancel(request, pk: int):
-    messages.info(request, services.cancel_run(selectors.run_of(request.user, pk)))
+    messages.info(request, jobs.cancel(selectors.run_of(request.user, pk)))
     return redirect("runs:detail", pk=pk)
 
 
