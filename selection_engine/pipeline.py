@@ -240,7 +240,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             "embedding_dimension": int(table.embeddings.shape[1]),
             "device": device,
             "compute_efficiency": efficiency,
-            "training": {"losses": embedded.losses, "checkpoint": embedded.checkpoint} if embedded.losses else None,
+            "training": embedded.training_facts(),
             "host": platform.node(),
             "datasource": source.label if source is not None else None,
         },

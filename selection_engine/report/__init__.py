@@ -16,7 +16,7 @@ from ..progress import Reporter
 from ..rundir import RunDirectory
 from . import figures
 from .facts import class_facts, distance_facts, score_facts
-from .pdf import write_pdf
+from .pdf import training_lines, write_pdf
 
 
 @dataclass
@@ -91,9 +91,9 @@ def write_figures_and_pdf(run_dir: RunDirectory, report: dict, inputs: ReportInp
             lambda stats=stats, task=task: figures.draw_class_balance(task, stats["classes"], stats["share_before"], stats["share_after"]),
         )
     if inputs.losses:
+        training = report["job"].get("training") or {"losses": inputs.losses}
         attempt(
-            "training_loss", "Training",
-            f"NT-Xent loss per epoch: {inputs.losses[0]:.4f} in the first, {inputs.losses[-1]:.4f} in the last.",
+            "training_loss", "Training", " ".join(training_lines(training)),
             lambda: figures.draw_training_loss(inputs.losses),
         )
     if inputs.n_example_images and source is not None:

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..embedding.quality import describe as describe_quality
 from ..fileio import atomic_write
 
 A4 = (8.27, 11.69)
@@ -79,7 +80,27 @@ def _cover(report: dict) -> _Page:
         f"Median nearest-neighbour distance: {distances['before']['median']} over all samples, "
         f"{distances['after']['median']} within the selection (larger means more diverse)."
     )
+    if job.get("training"):
+        page.y -= 0.02
+        page.text("Training", 13, "bold")
+        for line in training_lines(job["training"]):
+            page.text(line, weight="bold" if line.startswith("Warning") else "normal")
     return page
+
+
+def training_lines(training: dict) -> list[str]:
+    """What training did and its quality check, in sentences (the cover and the training page)."""
+    losses = training["losses"]
+    lines = [f"{len(losses)} epochs, NT-Xent loss {losses[0]:.4f} in the first, {losses[-1]:.4f} in the last."]
+    quality = training.get("quality")
+    if not quality:
+        return lines
+    lines.append(describe_quality(quality))
+    if quality.get("embedded_with") == "starting weights":
+        lines.append("This run selected with the embeddings of the starting weights; the checkpoint holds the trained weights.")
+    if quality.get("warning"):
+        lines.append("Warning: " + quality["warning"])
+    return lines
 
 
 def _job_page(report: dict) -> _Page:

@@ -24,7 +24,10 @@ def run(tmp_path, root, *args):
     return pipeline.run(config, show_bars=False, stream=log), log.getvalue()
 
 
-def test_train_then_reuse_the_checkpoint(tmp_path):
+def test_train_then_reuse_the_checkpoint(tmp_path, monkeypatch):
+    from selection_engine.embedding import quality
+
+    monkeypatch.setattr(quality, "WORSE_BELOW", 0.0)  # the run embeds with its trained weights (see test_training_quality_check)
     root = tmp_path / "images"
     image_folder(root, n=20)
     trained, log = run(tmp_path, root, "enable_training=True", "lightly.trainer.max_epochs=2", "run_directory=first")
