@@ -20,8 +20,8 @@ class EmbeddingModel(nn.Module):
         self.trunk = trunk
         self.reduce = nn.Conv2d(trunk_channels, num_ftrs, kernel_size=1)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        #: True once ``reduce`` holds learned weights (trained, or loaded from a Winnow checkpoint);
-        #: a random projection is fitted to the images instead (``projection.py``).
+        #: True once ``reduce`` holds weights to keep (loaded from a Winnow checkpoint, or fitted
+        #: after training); otherwise it is fitted to the images before embedding (``projection.py``).
         self.projection_learned = False
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

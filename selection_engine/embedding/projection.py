@@ -12,6 +12,10 @@ The fit is a PCA of the trunk's pooled features: centre them, keep the ``num_ftr
 largest variance. Because a 1×1 convolution commutes with average pooling, the fitted projection
 *is* the model's ``reduce`` layer (weight = components, bias = −components·mean), so the model
 saved or reused later computes exactly these embeddings. Nothing about labels is used.
+
+After training the projection is refitted the same way, to the trained trunk (``stage.py``): the
+learned one serves the contrastive head, and the refitted one gave better 5-NN accuracy on every
+training measured (``benchmarks/training_quality.py --projections``).
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 After training, the model's projection is refitted by PCA of the trained trunk's features, as
 for random weights (``projection.py``): the learned projection serves the contrastive head, and
-on every training measured in ``benchmarks/training_quality.py`` the refitted one gave better
+on every training measured (``benchmarks/training_quality.py --projections``) the refitted one gave better
 5-NN accuracy (+0.01 to +0.13 on digits). A run that trains then checks, without labels, whether
 training helped (``quality.py``): it embeds the images with the starting weights too, and when
 the trained embeddings are worse by that check it warns and selects with the starting weights'
-embeddings instead. The checkpoint always holds the trained weights.
+embeddings instead. The checkpoint always holds the trained weights, with the refitted projection
+(so a run that reuses it embeds exactly as this one did; the head saved with it was trained on the
+learned projection and adapts when training continues from it).
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
         trained = train_simclr(model, source, samples.filenames, lightly, device, reporter, worker.seed, head)
     outcome.losses = trained.losses
     model.projection_learned = False  # refitted to the trained trunk below
+    target = run_dir / "checkpoints/last.ckpt"
     reporter.set_stage("embeddings")
     with timer.stage("embeddings"):
         # With an embeddings file this run only trains: the check then looks at the fit sample alone.
@@ -88,10 +91,13 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
         check, before = _check_quality(starting, embeddings, config, source, names, device, reporter, starting_weights)
         fallback = samples.table is None and check.worse
         if fallback:
-            reporter.log(f"Selecting with the embeddings of the starting weights ({starting_weights}), not the trained ones.")
+            reporter.log(
+                f"Selecting with the embeddings of the starting weights ({starting_weights}), not the trained ones; "
+                f"to select with the trained weights all the same, run again with checkpoint={target}."
+            )
             embeddings, efficiency = before if before is not None else compute_embeddings(starting, config, source, names, device, reporter)
-        outcome.quality = {**check.facts(), "embedded_with": "starting weights" if fallback else "trained weights"}
-    target = run_dir / "checkpoints/last.ckpt"
+        used = "embeddings file" if samples.table is not None else "starting weights" if fallback else "trained weights"
+        outcome.quality = {**check.facts(), "embedded_with": used}
     save_checkpoint(target, model, lightly, trained.head, trained.losses)
     outcome.checkpoint = str(target)
     reporter.log(f"Checkpoint of the trained weights saved to {target} (reuse it with checkpoint={target}).")

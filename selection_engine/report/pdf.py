@@ -97,7 +97,10 @@ def training_lines(training: dict) -> list[str]:
         return lines
     lines.append(describe_quality(quality))
     if quality.get("embedded_with") == "starting weights":
-        lines.append("This run selected with the embeddings of the starting weights; the checkpoint holds the trained weights.")
+        lines.append(
+            "This run selected with the embeddings of the starting weights. The checkpoint holds the trained weights: "
+            f"to select with them all the same, run again with checkpoint={training['checkpoint']}."
+        )
     if quality.get("warning"):
         lines.append("Warning: " + quality["warning"])
     return lines

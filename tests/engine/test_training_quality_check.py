@@ -13,7 +13,7 @@ from selection_engine import pipeline
 from selection_engine.config import resolve
 from selection_engine.embedding import quality
 from selection_engine.embedding.quality import effective_rank, training_quality
-from tests.factories import image_folder
+from tests.factories import image_folder, write_embeddings_csv
 
 SMALL = ["lightly.collate.input_size=32", "lightly.loader.num_workers=0", "lightly.loader.batch_size=16"]
 TRAIN = ["enable_training=True", "lightly.trainer.max_epochs=1"]
@@ -95,11 +95,15 @@ def test_a_training_run_reports_its_quality_check(tmp_path, images):
     assert "Embedding quality, label-free" in cover and "1 epochs" in cover
 
 
-def test_training_judged_worse_warns_and_selects_with_the_starting_weights(tmp_path, images, monkeypatch):
+@pytest.mark.parametrize("fit_sample", [None, 40], ids=["every image", "a sample of a large dataset"])
+def test_training_judged_worse_warns_and_selects_with_the_starting_weights(tmp_path, images, monkeypatch, fit_sample):
     monkeypatch.setattr(quality, "WORSE_BELOW", float("inf"))  # every training fails the check
+    if fit_sample:  # above projection.FIT_SAMPLE images the check and the fit look at a sample only
+        monkeypatch.setattr("selection_engine.embedding.projection.FIT_SAMPLE", fit_sample)
     run_dir, log = run(tmp_path, images, "worse", *TRAIN)
     check = json.loads((run_dir / "report.json").read_text())["job"]["training"]["quality"]
     assert check["verdict"] == "worse" and check["embedded_with"] == "starting weights"
+    assert check["images"] == (fit_sample or 64)
     assert check["warning"].startswith("training made the embeddings worse")
     assert "Warning: training made the embeddings worse" in log
     assert "Selecting with the embeddings of the starting weights (random weights, seed 0)" in log
@@ -121,3 +125,15 @@ def test_training_that_passes_the_check_selects_with_the_trained_weights(tmp_pat
     # the checkpoint holds the refitted projection: reusing it gives this run's embeddings
     reused, _ = run(tmp_path, images, "reused", f"checkpoint={run_dir / 'checkpoints/last.ckpt'}")
     pd.testing.assert_frame_equal(embeddings(run_dir), embeddings(reused), rtol=1e-4, atol=1e-4)
+
+
+def test_training_beside_an_embeddings_file_is_checked_but_selects_with_the_file(tmp_path, images, monkeypatch):
+    monkeypatch.setattr(quality, "WORSE_BELOW", float("inf"))
+    names = sorted(p.relative_to(images).as_posix() for p in images.rglob("*.png"))
+    given = np.random.default_rng(0).standard_normal((len(names), 8)).astype(np.float32)
+    csv = write_embeddings_csv(tmp_path / "given.csv", names, given)
+    run_dir, log = run(tmp_path, images, "file", *TRAIN, f"embeddings={csv}")
+    check = json.loads((run_dir / "report.json").read_text())["job"]["training"]["quality"]
+    assert check["embedded_with"] == "embeddings file" and check["verdict"] == "worse"
+    assert "Warning: training made the embeddings worse" in log and "Selecting with the embeddings of the starting" not in log
+    np.testing.assert_allclose(embeddings(run_dir).loc[names].to_numpy(np.float32)[:, :8], given, atol=1e-5)

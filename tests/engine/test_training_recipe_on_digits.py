@@ -4,7 +4,10 @@ agree with the labels about what training did.
 
 The recipe is ``enable_training=True lightly.trainer.max_epochs=20`` with every other key default;
 here on 300 of scikit-learn's digits at input size 32 so it runs in about a minute on two cores
-(``benchmarks/training_quality.py`` runs the full size: 600 digits at the default input size 64).
+(``benchmarks/training_quality.py`` runs the full size: 600 digits at the default input size 64),
+and with the images loaded in the test's process (``lightly.loader.num_workers=0``): loader
+workers run at the lowest priority, and on a machine busy with other work they starve (ten
+minutes instead of one).
 Those defaults make these small grey digits worse (mirror images, crops of 15 %, strong blur), the
 check sees it, and the run selects with the random weights' embeddings. Quality is the 5-fold
 cross-validated accuracy of a 5-NN classifier on ``data/normalized_embeddings.csv``; the labels
@@ -41,7 +44,7 @@ def test_the_step_1_recipe_does_not_make_digit_embeddings_worse(tmp_path):
         config = resolve(overrides=[
             f"input_dir={tmp_path / 'digits'}", f"output_dir={tmp_path / 'out'}", f"shared_dir={tmp_path}",
             "relevant_filenames_file=relevant.txt", "stopping_condition.n_samples=10", f"run_directory={name}",
-            "lightly.collate.input_size=32", *keys,
+            "lightly.collate.input_size=32", "lightly.loader.num_workers=0", *keys,
         ])
         return pipeline.run(config, show_bars=False, stream=io.StringIO()).run_dir
 
