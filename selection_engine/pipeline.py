@@ -344,10 +344,9 @@ def _objective_facts(objective) -> dict:
 
 def _labeled_inputs(config: RunConfig, table: EmbeddingTable, reporter: Reporter) -> np.ndarray:
     """Indices of the samples listed in ``labeled_filenames_file`` (empty without one)."""
-    key = "labeled_filenames_file"
-    if not getattr(config.worker, key):
+    if not config.worker.labeled_filenames_file:
         return np.zeros(0, dtype=np.int64)
-    listed = read_filename_list(config, key)
+    listed = read_filename_list(config, "labeled_filenames_file")
     index = {f: i for i, f in enumerate(table.filenames)}
     labeled = np.array(sorted({index[f] for f in listed if f in index}), dtype=np.int64)
     absent = [f for f in listed if f not in index]
