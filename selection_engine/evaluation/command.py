@@ -115,6 +115,10 @@ def read_labels(config: RunConfig, evaluation: EvaluationConfig, filenames: list
             raise InputError(str(path), f"labels file cannot be read: {exc}") from None
         if not {"filenames", "labels"} <= set(frame.columns):
             raise InputError(str(path), f"needs the columns filenames,labels; it has {', '.join(frame.columns)}")
+        twice = frame["filenames"].duplicated()
+        if twice.any():
+            row = int(np.flatnonzero(twice)[0])
+            raise InputError(f"{path}, line {row + 2}", f"{frame['filenames'][row]!r} is listed twice")
         return frame.set_index("filenames")["labels"]
     if config.worker.embeddings:
         table = read_embeddings(resolve_in(config.shared_dir, config.worker.embeddings, "embeddings"))

@@ -105,6 +105,13 @@ def test_a_class_with_one_image_cannot_be_split(tmp_path, labeled_csv, capsys):
     assert "evaluation.labels: 1 class has a single labeled image (7): every class needs at least two" in capsys.readouterr().err
 
 
+def test_a_labels_file_naming_an_image_twice_is_refused_with_the_line(tmp_path, labeled_csv, capsys):
+    labels = pd.read_csv(labeled_csv / "emb.csv")[["filenames", "labels"]]
+    pd.concat([labels, labels.iloc[[3]]]).to_csv(labeled_csv / "labels.csv", index=False)
+    assert evaluate(tmp_path, f"shared_dir={labeled_csv}", "embeddings=emb.csv", "evaluation.labels=labels.csv", *SMALL) == 2
+    assert "labels.csv, line 182: 'img/003.png' is listed twice" in capsys.readouterr().err
+
+
 def test_no_labels_anywhere_is_an_error_that_says_where_labels_come_from(tmp_path, capsys):
     write_embeddings_csv(tmp_path / "shared/emb.csv", [f"{i}.png" for i in range(50)], np.random.default_rng(0).random((50, 4)))
     assert evaluate(tmp_path, f"shared_dir={tmp_path / 'shared'}", "embeddings=emb.csv", *SMALL) == 2
