@@ -1,0 +1,1 @@
+"""Hostile input against a multi-user server (issue 14): one module per concern."""
