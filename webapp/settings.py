@@ -6,6 +6,8 @@ WINNOW_BROKER             "orm" (default: the database is the queue) or a redis:
 WINNOW_DATASOURCE_ROOTS   folders a local datasource may point into, separated by ":" (default:
                           WINNOW_DATA_DIR/datasources)
 WINNOW_MAX_UPLOAD_MB      size limit of one predictions/metadata upload (default 200)
+WINNOW_MAX_PREDICTION_FILE_MB  size limit of each prediction/metadata JSON file, unpacked (default
+                          16; the engine and the CLI read it too)
 WINNOW_WORKERS            django-q2 worker processes per cluster (default 1: a run uses every core)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS
 """
@@ -17,6 +19,8 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from selection_engine.formats.jsondoc import max_file_bytes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("WINNOW_DATA_DIR", BASE_DIR / "var")).resolve()
@@ -162,6 +166,8 @@ DATASOURCE_ROOTS = [
     if p.strip()
 ]
 MAX_UPLOAD_BYTES = int(float(os.environ.get("WINNOW_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
+#: Each prediction/metadata file, as unpacked; the engine's readers apply the same limit.
+MAX_PREDICTION_FILE_BYTES = max_file_bytes()
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 #: A running run whose worker has not written for this long is failed (its worker is gone).
 STALE_RUN_SECONDS = int(os.environ.get("WINNOW_STALE_RUN_SECONDS", "180"))

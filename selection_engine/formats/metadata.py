@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import json
 import math
 import posixpath
 from collections.abc import Collection, Iterable
@@ -28,6 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..progress import Reporter
 from ..sources import LocalSource, Source
+from .jsondoc import read_json_file
 
 METADATA_DIR = ".lightly/metadata"
 SCHEMA_PATH = f"{METADATA_DIR}/schema.json"
@@ -104,15 +104,8 @@ def _json_type(value: Any) -> str:
 
 
 def _load_json(source: Source, relpath: str) -> Any:
-    """Parse one JSON file of the source; syntax errors name the file and line."""
-    try:
-        text = source.read_bytes(relpath).decode("utf-8-sig")  # tolerate a BOM from Windows editors
-    except UnicodeDecodeError as exc:
-        raise InputError(relpath, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{relpath}, line {exc.lineno}", f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    """Parse one JSON file of the source; errors name the file (and line), see read_json_file."""
+    return read_json_file(source, relpath)
 
 
 def _parse_entry(entry: Any, where: str) -> MetadataField:

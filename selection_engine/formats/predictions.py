@@ -6,7 +6,6 @@ so scorers can work without a Python loop per prediction.
 
 from __future__ import annotations
 
-import json
 import posixpath
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
+from .jsondoc import JSONFileError, read_json_file
 
 TASK_TYPES = ("classification", "object-detection", "semantic-segmentation", "keypoint-detection")
 
@@ -141,12 +141,10 @@ class _Bad(Exception):
 
 def _read_json(source, relpath: str):
     try:
-        with source.open(relpath) as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise _Bad(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except UnicodeDecodeError:
-        raise _Bad("not UTF-8 text") from None
+        return read_json_file(source, relpath)
+    except JSONFileError as exc:  # the location is relpath, with ", line N" where there is one
+        line = exc.location[len(relpath):].lstrip(", ")
+        raise _Bad(f"{line}: {exc.reason}" if line else exc.reason) from None
 
 
 def read_schema(source, task: str) -> TaskSchema:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InputError
+from ..formats.jsondoc import JSONFileError, read_json_file
 from .base import Source, safe_relpath
 from .local import LocalSource
 
@@ -69,10 +70,9 @@ class OverlaySource(Source):
         lists = []
         for source in (self.base, self.uploads):
             try:
-                with source.open(rel) as handle:
-                    data = json.load(handle)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{source.label}/{rel}", f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+                data = read_json_file(source, rel)
+            except JSONFileError as exc:
+                raise InputError(f"{source.label}/{exc.location}", exc.reason) from None
             if not isinstance(data, list):
                 raise InputError(f"{source.label}/{rel}", "expected a JSON list")
             lists.append(data)

@@ -279,7 +279,9 @@ class S3Source(Source):
 
     def list_files(self, prefix: str) -> list[str]:
         objects, _ = self._list(self._key(prefix) + "/")
-        found = [rel for rel, _ in self._relpaths(objects, self.rejected)]
+        listed = self._relpaths(objects, self.rejected)
+        self._sizes.update(listed)  # readers check a JSON file's size before fetching it
+        found = [rel for rel, _ in listed]
         found.sort()
         return found
 

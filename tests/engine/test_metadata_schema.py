@@ -287,7 +287,7 @@ def test_value_of_the_wrong_type_names_file_and_field(tmp_path, document, field)
 def test_non_finite_float_is_rejected(tmp_path):
     error = error_of(make_root(tmp_path, files={"a.json": '{"weather": {"temperature": NaN}}'}))
     assert error.location == ".lightly/metadata/a.json"
-    assert "finite" in error.reason
+    assert "NaN is not a JSON number" in error.reason  # refused by the one JSON parser
 
 
 def test_path_through_a_non_object_is_an_error(tmp_path):

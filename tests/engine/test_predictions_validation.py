@@ -54,7 +54,7 @@ CLS = "weather"
 @pytest.mark.parametrize(
     "task, data, message",
     [
-        (CLS, "{not json", "invalid JSON at line 1"),
+        (CLS, "{not json", "line 1: invalid JSON"),
         (CLS, {"file_name": "cats/00000.png"}, "expected an object"),
         (CLS, {"file_name": "cats/other.png", "predictions": []}, "file_name is 'cats/other.png', expected 'cats/00000.png'"),
         (CLS, {"file_name": "cats/00000.png", "predictions": [{"category_id": 7}]}, "category_id 7 is not in the schema (ids: [0, 1, 2])"),

@@ -16,10 +16,12 @@ from __future__ import annotations
 import fcntl
 import io
 import json
+import lzma
 import shutil
 import stat
 import uuid
 import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -27,6 +29,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from selection_engine.errors import InputError, WinnowError
+from selection_engine.formats.jsondoc import parse_json, too_large
 from selection_engine.formats.metadata import read_metadata
 from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
 from selection_engine.progress import Reporter
@@ -41,6 +44,12 @@ TASKS_JSON = f"{PREDICTIONS}/tasks.json"
 MAX_EXPANSION = 20
 MAX_ENTRIES = 1_000_000
 _IGNORED = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+#: The compression methods zipfile can inflate (others raise NotImplementedError mid-unpack).
+_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+#: What zipfile and its decompressors raise for a damaged archive: bad CRC or header (BadZipFile),
+#: a broken deflate/bzip2/lzma stream (zlib.error, OSError, LZMAError), data that ends early
+#: (EOFError), a header zipfile cannot follow (ValueError, NotImplementedError, RuntimeError).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
 
 
 class UploadRejected(Exception):
@@ -87,8 +96,11 @@ def _open_zip(uploaded: UploadedFile) -> zipfile.ZipFile:
     try:
         uploaded.seek(0)
         return zipfile.ZipFile(uploaded)
-    except zipfile.BadZipFile:
-        raise UploadRejected("This is not a zip file. Zip a .lightly folder (or task folders) and upload the .zip.") from None
+    except _DAMAGED as exc:
+        damage = "" if isinstance(exc, zipfile.BadZipFile) else f" ({exc})"
+        raise UploadRejected(
+            f"This is not a zip file, or a damaged one{damage}. Zip a .lightly folder (or task folders) and upload the .zip."
+        ) from None
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -153,9 +165,19 @@ def _plan(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     unpacked = sum(i.file_size for i in infos)
     if unpacked > settings.MAX_UPLOAD_BYTES * MAX_EXPANSION:
         raise UploadRejected(f"The archive would unpack to {unpacked / 2**20:.0f} MB, more than {MAX_EXPANSION}x the upload limit.")
+    file_limit = settings.MAX_PREDICTION_FILE_BYTES
     for info in infos:
         if _is_symlink(info):
             raise UploadRejected(f"{info.filename}: symbolic links are not accepted in uploads.")
+        if info.flag_bits & 0x1:
+            raise UploadRejected(f"{info.filename}: encrypted entries are not accepted; zip the files without a password.")
+        if info.compress_type not in _METHODS:
+            raise UploadRejected(
+                f"{info.filename}: compression method {info.compress_type} is not supported "
+                f"(supported: {', '.join(_METHODS.values())}); zip the files again with the default (deflate)."
+            )
+        if info.file_size > file_limit:
+            raise UploadRejected(f"{info.filename}: {too_large(file_limit, info.file_size)}.")
     targets = target_paths([i.filename for i in infos])
     plan: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
@@ -199,18 +221,41 @@ def _unpack(archive: zipfile.ZipFile, plan: dict[str, zipfile.ZipInfo], staging:
     for task in uploaded_tasks:  # an uploaded task folder replaces the stored one as a whole
         shutil.rmtree(staging / PREDICTIONS / task, ignore_errors=True)
     budget = settings.MAX_UPLOAD_BYTES * MAX_EXPANSION
+    file_limit = settings.MAX_PREDICTION_FILE_BYTES
     for target, info in plan.items():
         path = staging / target
         path.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src, open(path, "wb") as dst:
-            # file_size in the header can lie: count what is really written.
-            while chunk := src.read(1 << 20):
+        written = 0
+        with open(path, "wb") as dst:
+            # file_size in the header can lie: count what is really inflated, stop at the limits.
+            for chunk in _inflate(archive, info):
+                written += len(chunk)
                 budget -= len(chunk)
+                if written > file_limit:
+                    raise UploadRejected(f"{info.filename}: {too_large(file_limit)}.")
                 if budget < 0:
                     raise UploadRejected("The archive unpacks to more than its headers say; it was not accepted.")
                 dst.write(chunk)
+        if written != info.file_size:
+            raise _damaged(info, f"its header says {info.file_size:,} bytes, its data holds {written:,}")
     if uploaded_tasks and TASKS_JSON not in plan:
         _add_to_tasks_json(staging, sorted(uploaded_tasks))
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """The entry's bytes in chunks of at most 1 MB; a damaged entry is an UploadRejected naming it."""
+    try:
+        with archive.open(info) as src:
+            while chunk := src.read(1 << 20):
+                yield chunk
+    except _DAMAGED as exc:
+        raise _damaged(info, str(exc) or type(exc).__name__) from None
+
+
+def _damaged(info: zipfile.ZipInfo, detail: str) -> UploadRejected:
+    return UploadRejected(
+        f"{info.filename}: cannot be unpacked, the archive is damaged ({detail}); zip the files again and upload the new zip."
+    )
 
 
 def _add_to_tasks_json(staging: Path, tasks: list[str]) -> None:
@@ -218,8 +263,8 @@ def _add_to_tasks_json(staging: Path, tasks: list[str]) -> None:
     names: list = []
     if path.exists():
         try:
-            names = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            names = parse_json(path.read_bytes(), TASKS_JSON, max_bytes=settings.MAX_PREDICTION_FILE_BYTES)
+        except InputError:
             names = []
     names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import colorsys
 import io
-import json
 import posixpath
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from selection_engine.errors import WinnowError
+from selection_engine.formats.jsondoc import read_json_file
 from selection_engine.formats.predictions import PREDICTIONS_DIR, read_schema, read_task_names, rle_decode
 from selection_engine.sources import Source
 
@@ -86,8 +86,8 @@ def annotations(source: Source, filename: str, size: tuple[int, int]) -> list[Ta
             if not source.exists(path):
                 continue
             schema = read_schema(source, task)
-            data = json.loads(source.read_bytes(path))
-        except (WinnowError, ValueError):
+            data = read_json_file(source, path)
+        except WinnowError:
             continue
         names = dict(zip(schema.category_ids, schema.category_names))
         index = {cid: i for i, cid in enumerate(schema.category_ids)}
