@@ -156,12 +156,13 @@ def _drop(name: str) -> None:
 
 @contextlib.contextmanager
 def deployment(database: str = "sqlite", n_images: int = 200, users: tuple[str, ...] = ("alice", "bob"),
-               data_dir: Path | None = None) -> Iterator[Live]:
+               data_dir: Path | None = None, settings: dict[str, str] | None = None) -> Iterator[Live]:
     """A started deployment with ``users`` (each owning a dataset "shapes-<user>" of generated
     images and classification predictions); stopped and removed at the end."""
     own_dir = data_dir is None
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix=f"winnow-live-{database}-"))
     env, db_name = _environment(data_dir, database)
+    env.update(settings or {})
     images = data_dir / "roots" / "shapes"
     names = write_images(images, n_images, size=(48, 48), folders=("a", "b"))
     write_predictions(images, names, {TASK: "classification"}, categories=("round", "square"), image_size=(48, 48))

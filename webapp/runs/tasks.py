@@ -13,6 +13,7 @@ from selection_engine import pipeline
 from selection_engine.errors import Canceled, WinnowError
 
 from ..datasets.services import engine_source
+from ..storage import is_storage_full
 from . import jobs, services
 from .models import Run
 from .progress import RunProgress
@@ -59,7 +60,13 @@ def execute(job: jobs.BackgroundJob, work: Callable[[RunProgress], Result], comp
     except WinnowError as exc:
         jobs.finish(job, job.FAILED, str(exc))
         return "failed"
-    except Exception as exc:  # a bug: keep the traceback in the worker log, tell the user plainly
+    except Exception as exc:
+        if is_storage_full(exc):  # the operator's to fix, not a bug: say what to do
+            log.error("%s %s stopped: storage full (%s)", job._meta.verbose_name, job.pk, exc)
+            jobs.finish(job, job.FAILED, f"The server's storage filled up ({exc}). Ask the administrator to free disk "
+                                         "space, then re-run.")
+            return "failed"
+        # a bug: keep the traceback in the worker log, tell the user plainly
         log.exception("%s %s failed with an internal error", job._meta.verbose_name, job.pk)
         jobs.finish(job, job.FAILED, f"Internal error ({type(exc).__name__}: {exc}); the worker log has the details.")
         return "failed"
