@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
+from .config.paths import path_of
 from .errors import ConfigError, InputError
 from .formats.embeddings import EmbeddingTable, normalize, read_embeddings
 from .formats.predictions import LoadedPredictions, load_predictions
@@ -117,9 +118,7 @@ def similarity_queries(config: RunConfig, table: EmbeddingTable) -> dict[int, tu
             rows = np.array([index[f] for f in spec.input.filenames], dtype=np.int64)
             queries[i] = (table.embeddings[rows], rows)
             continue
-        run_dir = Path(spec.input.run)
-        if not run_dir.is_absolute():
-            run_dir = Path(config.output_dir) / run_dir
+        run_dir = path_of(config, f"{key}.run")
         stored = _read_selected(run_dir, f"{key}.run")
         present = np.array([index[f] for f in stored.filenames if f in index], dtype=np.int64)
         absent = [j for j, f in enumerate(stored.filenames) if f not in index]

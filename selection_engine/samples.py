@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .config import RunConfig
+from .config.paths import resolve_in
 from .errors import InputError
 from .formats.embeddings import EmbeddingTable, read_embeddings
 from .progress import Reporter
@@ -25,16 +25,6 @@ class Samples:
     corrupt: dict[str, str] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → kept
     table: EmbeddingTable | None = None
-
-
-def resolve_in(base: str, value: str, key: str) -> Path:
-    """A user path from the config: absolute as given, relative to ``base`` (shared_dir) otherwise."""
-    path = Path(value)
-    if path.is_absolute():
-        return path
-    if not base:
-        return Path.cwd() / path
-    return Path(base) / safe_relpath(value, key)
 
 
 def drop(samples: Samples, reasons: dict[str, str]) -> None:

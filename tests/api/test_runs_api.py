@@ -30,6 +30,9 @@ def test_a_selection_config_is_accepted(alice_api, dataset):
     assert response.json()["primary_score"] == f"{TASK}/uncertainty_entropy"
 
 
+STOP = {"stopping_condition": {"n_samples": 3}}
+
+
 @pytest.mark.parametrize("body, key, message", [
     ({"worker_config": {"stoping_condition": {"n_samples": 3}}}, "stoping_condition", "did you mean stopping_condition.n_samples"),
     ({"lightly_config": {"loader": {"batch_sise": 8}}}, "lightly.loader.batch_sise", "did you mean lightly.loader.batch_size"),
@@ -37,10 +40,11 @@ def test_a_selection_config_is_accepted(alice_api, dataset):
     ({"worker_config": "coral"}, "worker_config", "must be a JSON object"),
     ({"selection_config": {"n_samples": 3, "strategies": [{"input": {"type": "X"}, "strategy": {"type": "DIVERSITY"}}]}},
      "selection_config.strategies[0].input.type", "must be one of"),
-    ({"worker_config": {"embeddings": "/etc/passwd"}}, "embeddings", "relative to your folder"),
-    ({"worker_config": {"labeled_filenames_file": "../../2/labeled/tag-1.txt"}}, "labeled_filenames_file", "relative to your folder"),
-    ({"worker_config": {"labeled_filenames_file": "a/" * 3000 + "x"}}, "labeled_filenames_file", "no file a/a/a/"),
-    ({"worker_config": {"checkpoint": "x" * 5000}}, "checkpoint", "no file xxx"),
+    # path keys are checked once the documents are valid otherwise (here: a stopping condition)
+    ({"worker_config": {"embeddings": "/etc/passwd", **STOP}}, "embeddings", "relative to your folder"),
+    ({"worker_config": {"labeled_filenames_file": "../../2/labeled/tag-1.txt", **STOP}}, "labeled_filenames_file", "relative to your folder"),
+    ({"worker_config": {"labeled_filenames_file": "a/" * 3000 + "x", **STOP}}, "labeled_filenames_file", "no file a/a/a/"),
+    ({"worker_config": {"checkpoint": "x" * 5000, **STOP}}, "checkpoint", "no file xxx"),
 ])
 def test_bad_configs_are_400_with_the_engines_message_per_key(alice_api, dataset, body, key, message):
     response = alice_api.post("/api/v1/runs/", {"dataset": dataset.pk, **body}, format="json")

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from selection_engine.config import RunConfig, resolve
-from selection_engine.config.documents import FILE_KEYS
+from selection_engine.config.paths import config_paths
 from selection_engine.errors import ConfigError, InputError
 from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
@@ -46,35 +46,46 @@ def _as_object(name: str, value: Any, allow_none: bool = False) -> dict | None:
 def validate_configs(user, dataset, worker_config, lightly_config, selection_config, run_directory: str = "") -> RunConfig:
     """The engine's RunConfig for these documents, or a ConfigError naming the bad key.
 
-    Besides the engine's own checks: file keys must be relative paths inside the user's folder,
-    and the active-learning tasks must exist in the dataset.
+    Besides the engine's own checks: every path-valued key stays inside the user's folder
+    (:func:`confine_paths`), and the active-learning tasks must exist in the dataset.
     """
     worker = dict(_as_object("worker_config", worker_config) or {})
     lightly = _as_object("lightly_config", lightly_config)
     selection = _as_object("selection_config", selection_config, allow_none=True)
-    for key in FILE_KEYS:  # in the web app, files must stay inside the user's own folder
-        value = worker.get(key)
-        if value in (None, ""):
-            continue
-        if not isinstance(value, str):
-            raise ConfigError(key, f"expected a path, got {type(value).__name__}")
-        try:
-            relative = safe_relpath(value, key)
-        except InputError:
-            raise ConfigError(key, f"must be a path relative to your folder (e.g. runs/run-3/checkpoints/...), got {value!r}") from None
-        try:
-            found = (user_dir(user) / relative).is_file()
-        except OSError:  # e.g. a path longer than the system allows
-            found = False
-        if not found:
-            raise ConfigError(key, f"no file {relative} in your folder")
-    pool = (worker.get("datapool") or {}).get("name") if isinstance(worker.get("datapool"), dict) else None
-    if pool and (not isinstance(pool, str) or "/" in pool or pool.startswith(".")):
-        raise ConfigError("datapool.name", f"must be a plain name (letters, digits, - and _), got {pool!r}")
     worker["run_directory"] = run_directory  # the server names run directories
     config = resolve(worker, lightly, selection, shared_dir=str(user_dir(user)), output_dir=str(runs_dir(user)))
+    confine_paths(config, user)
     _check_tasks(config, dataset)
     return config
+
+
+#: For the messages: what a relative value of each kind looks like, and what a missing one is.
+_EXAMPLES = {"file": "e.g. runs/run-3/checkpoints/...", "run": "an earlier run, e.g. run-3", "folder": "a plain name"}
+_MISSING = {"file": "no file {} in your folder", "run": "no run directory {} in your folder"}
+
+
+def confine_paths(config: RunConfig, user) -> None:
+    """Refuse, with a ConfigError naming the key, any path-valued key of ``config`` (the engine's
+    :func:`config_paths`) that is absolute, climbs out with ``..``, leads out of the user's folder
+    through a symlink, or names a file or run directory to read that is not there."""
+    home = user_dir(user)
+    real_home = home.resolve()
+    for entry in config_paths(config):
+        try:
+            path = entry.path()  # the engine's own checks first (a datapool name's spelling)
+            safe_relpath(entry.value, entry.key)
+        except InputError:
+            raise ConfigError(entry.key, f"must be a path relative to your folder ({_EXAMPLES[entry.kind]}), got {entry.value!r}") from None
+        shown = path.relative_to(home).as_posix()
+        try:
+            real = path.resolve()  # follows every symlink on the way, also of folders not made yet
+            usable = entry.kind == "folder" or (real.is_dir() if entry.kind == "run" else real.is_file())
+        except (OSError, RuntimeError):  # a name longer than the system allows, a symlink loop
+            raise ConfigError(entry.key, _MISSING.get(entry.kind, "{} cannot be made in your folder").format(shown)) from None
+        if not real.is_relative_to(real_home):
+            raise ConfigError(entry.key, f"{shown} leads outside your folder (through a symbolic link)")
+        if not usable:
+            raise ConfigError(entry.key, _MISSING[entry.kind].format(shown))
 
 
 def _check_tasks(config: RunConfig, dataset) -> None:
