@@ -1,11 +1,13 @@
 """The worker config and the lightly config (SPEC §3), every key with its default.
 
 Field names are public interface: configs written for the Lightly worker must keep working.
-Range checks live in each document's ``validate`` and name the dotted key they reject.
+Range checks live in each document's ``validate`` and name the dotted key they reject; the upper
+bounds of the size-like keys (``MAX_*``) are what one machine can do, each with the reason.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -16,6 +18,33 @@ IMAGE_FORMATS = ("png", "jpg", "jpeg", "bmp", "webp", "tiff")
 MODEL_NAMES = ("resnet-18", "resnet-34", "resnet-50", "resnet-101", "resnet-152")
 #: Worker keys that name a file (relative to shared_dir); a server must confine them to the user's folder.
 FILE_KEYS = ("embeddings", "relevant_filenames_file", "labeled_filenames_file", "checkpoint")
+
+#: A count of samples (n_samples): no run holds more images than this.
+MAX_COUNT = 1_000_000_000
+#: output_image_size, pixels a side: an 8192×8192 RGB image already takes 192 MiB to write.
+MAX_IMAGE_SIDE = 8192
+#: n_example_images: each is a figure of the report, drawn and embedded in its PDF.
+MAX_EXAMPLE_IMAGES = 100
+#: lightly.collate.input_size: a ResNet's memory grows with its square; SSL recipes use 32-512.
+MAX_INPUT_SIZE = 1024
+MAX_BATCH_SIZE = 4096
+#: One training batch as float32 (two augmented views of batch_size images) must fit in memory.
+MAX_BATCH_BYTES = 8 * 2**30
+#: lightly.model.num_ftrs: the widest ResNet trunk (ResNet-50 and up) outputs 2048 channels.
+MAX_NUM_FTRS = 2048
+MAX_OUT_DIM = 8192
+#: lightly.model.width: the trunk's parameters grow with its square.
+MAX_WIDTH = 4
+MAX_EPOCHS = 10_000
+#: lightly.loader.num_workers: one loader process per core is the most that helps.
+CPU_COUNT = os.cpu_count() or 1
+MAX_NUM_WORKERS = max(64, CPU_COUNT)
+
+
+def at_most(key: str, value: float, limit: float, why: str) -> None:
+    """Refuse ``value`` above ``limit`` with a ConfigError naming ``key`` and saying ``why``."""
+    if value > limit:
+        raise ConfigError(key, f"at most {limit:,} ({why}), got {value:,}")
 
 
 @dataclass
@@ -94,6 +123,7 @@ class WorkerConfig:
                 )
             if n <= 0:
                 raise ConfigError("stopping_condition.n_samples", f"must be -1 (inactive) or positive, got {n}")
+            at_most("stopping_condition.n_samples", n, MAX_COUNT, "no run holds more images")
         d = self.stopping_condition.min_distance
         if d != -1 and d < 0:
             raise ConfigError("stopping_condition.min_distance", f"must be -1 (inactive) or >= 0, got {d}")
@@ -103,12 +133,19 @@ class WorkerConfig:
                 raise ConfigError("output_image_size", f"a list must be [height, width] with positive values, got {size}")
         elif size != -1 and size <= 0:
             raise ConfigError("output_image_size", f"must be -1, a positive short edge, or [height, width], got {size}")
+        side = max(size) if isinstance(size, list) else size
+        if side > MAX_IMAGE_SIDE:
+            raise ConfigError(
+                "output_image_size",
+                f"at most {MAX_IMAGE_SIDE:,} pixels a side (an image that size takes 192 MiB to resize and write), got {size}",
+            )
         if self.output_image_format.lower() not in IMAGE_FORMATS:
             raise ConfigError(
                 "output_image_format", f"must be one of {', '.join(IMAGE_FORMATS)}, got {self.output_image_format!r}"
             )
         if self.n_example_images < 0:
             raise ConfigError("n_example_images", f"must be >= 0, got {self.n_example_images}")
+        at_most("n_example_images", self.n_example_images, MAX_EXAMPLE_IMAGES, "each is a figure in the report")
         if not 0 <= self.scorer_config.min_score <= 1:
             raise ConfigError("scorer_config.min_score", f"must lie in [0, 1], got {self.scorer_config.min_score}")
         if self.scorer_config.frequency_penalty < 0:
@@ -187,17 +224,34 @@ class LightlyConfig:
         if self.model.name not in MODEL_NAMES:
             raise ConfigError("lightly.model.name", f"must be one of {', '.join(MODEL_NAMES)}, got {self.model.name!r}")
         positive("loader.batch_size", self.loader.batch_size)
+        at_most("lightly.loader.batch_size", self.loader.batch_size, MAX_BATCH_SIZE, "larger batches do not train better")
         if self.loader.num_workers < -1:
             raise ConfigError("lightly.loader.num_workers", "must be -1 (all cores) or >= 0")
+        at_most("lightly.loader.num_workers", self.loader.num_workers, MAX_NUM_WORKERS,
+                f"one loader process per CPU core is the most that helps; this machine has {CPU_COUNT}")
         positive("model.num_ftrs", self.model.num_ftrs)
+        at_most("lightly.model.num_ftrs", self.model.num_ftrs, MAX_NUM_FTRS, "the widest ResNet trunk has 2,048 channels")
         positive("model.out_dim", self.model.out_dim)
+        at_most("lightly.model.out_dim", self.model.out_dim, MAX_OUT_DIM, "the projection head's output size")
         positive("model.width", self.model.width)
+        at_most("lightly.model.width", self.model.width, MAX_WIDTH, "the trunk's memory grows with the square of its width")
         positive("trainer.max_epochs", self.trainer.max_epochs)
+        at_most("lightly.trainer.max_epochs", self.trainer.max_epochs, MAX_EPOCHS, "SimCLR recipes train for 100 to 1,000")
         if self.trainer.precision not in (16, 32):
             raise ConfigError("lightly.trainer.precision", f"must be 16 or 32, got {self.trainer.precision}")
         positive("criterion.temperature", self.criterion.temperature)
         positive("optimizer.lr", self.optimizer.lr)
         positive("collate.input_size", self.collate.input_size)
+        at_most("lightly.collate.input_size", self.collate.input_size, MAX_INPUT_SIZE,
+                "pixels a side; the model's memory grows with its square")
+        batch_bytes = 2 * self.loader.batch_size * 3 * self.collate.input_size**2 * 4
+        if batch_bytes > MAX_BATCH_BYTES:
+            raise ConfigError(
+                "lightly.loader.batch_size",
+                f"{self.loader.batch_size} images of {self.collate.input_size}×{self.collate.input_size} pixels make a training "
+                f"batch of {batch_bytes / 2**30:.1f} GiB (two float32 views each); at most {MAX_BATCH_BYTES // 2**30} GiB fit: "
+                "lower batch_size or collate.input_size",
+            )
         for name in ("cj_prob", "random_gray_scale", "gaussian_blur", "vf_prob", "hf_prob", "rr_prob"):
             value = getattr(self.collate, name)
             if not 0 <= value <= 1:

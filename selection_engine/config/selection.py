@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from .documents import WorkerConfig
+from .documents import MAX_COUNT, WorkerConfig, at_most
 from .typed import build
 
 #: Which strategies each input type can feed, and why the others cannot. METADATA is checked
@@ -40,6 +40,8 @@ WHY_NOT = {
 OPERATIONS = ("SMALLER", "SMALLER_EQUAL", "BIGGER", "BIGGER_EQUAL")
 #: DIVERSITY's ``typicality``: this name for the rule that fades with the labels known, or a fixed exponent.
 COLD_START = "COLD_START"
+#: Each strategy scores every sample; no useful selection combines more objectives than this.
+MAX_STRATEGIES = 64
 
 
 @dataclass
@@ -96,12 +98,15 @@ class SelectionConfig:
             raise ConfigError("selection_config", "set exactly one of n_samples and proportion_samples, not both")
         if self.n_samples is not None and self.n_samples < 1 and self.n_samples != -1:
             raise ConfigError("selection_config.n_samples", f"must be >= 1, got {self.n_samples}")
+        if self.n_samples is not None:
+            at_most("selection_config.n_samples", self.n_samples, MAX_COUNT, "no run holds more images")
         if self.proportion_samples is not None and not 0 < self.proportion_samples <= 1:
             raise ConfigError(
                 "selection_config.proportion_samples", f"must lie in (0, 1], got {self.proportion_samples}"
             )
         if not self.strategies:
             raise ConfigError("selection_config.strategies", "needs at least one strategy")
+        at_most("selection_config.strategies", len(self.strategies), MAX_STRATEGIES, "strategies; each scores every sample")
         for i, spec in enumerate(self.strategies):
             key = f"selection_config.strategies[{i}]"
             kind, strategy = spec.input.type, spec.strategy.type

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from selection_engine.config import RunConfig, resolve
+from selection_engine.config.documents import MAX_INPUT_SIZE
 from selection_engine.errors import ConfigError, WinnowError
 from selection_engine.evaluation.command import METHODS, EvaluationConfig
 from selection_engine.fileio import atomic_write
@@ -35,7 +36,7 @@ from .models import Evaluation
 #: Upper bounds of the protocol a user may ask for: the worker's time is shared.
 LIMITS = {"initial": 1000, "per_round": 1000, "rounds": 20, "seeds": 10}
 #: The input sizes (pixels) the images may be embedded at, as in the run wizard.
-INPUT_SIZES = (16, 1024)
+INPUT_SIZES = (16, MAX_INPUT_SIZE)
 #: The methods a user may add to random (the baseline, always measured).
 CHOICE_METHODS = tuple(m for m in METHODS if m != "random")
 

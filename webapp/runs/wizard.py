@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django import forms
 
-from selection_engine.config.documents import MODEL_NAMES
+from selection_engine.config.documents import MAX_INPUT_SIZE, MAX_NUM_FTRS, MODEL_NAMES
 from selection_engine.scoring import SCORE_NAMES
 
 from ..datasets.models import Dataset
@@ -150,8 +150,8 @@ class StoppingStep(forms.Form):
 
 class EmbeddingsStep(forms.Form):
     model_name = forms.ChoiceField(choices=[(m, m) for m in MODEL_NAMES], initial="resnet-18", label="Backbone")
-    num_ftrs = forms.IntegerField(min_value=2, max_value=2048, initial=32, label="Embedding size")
-    input_size = forms.IntegerField(min_value=16, max_value=1024, initial=64, label="Input size (pixels)")
+    num_ftrs = forms.IntegerField(min_value=2, max_value=MAX_NUM_FTRS, initial=32, label="Embedding size")
+    input_size = forms.IntegerField(min_value=16, max_value=MAX_INPUT_SIZE, initial=64, label="Input size (pixels)")
     enable_training = forms.BooleanField(required=False, label="Train the backbone on this dataset first (SimCLR)")
     max_epochs = forms.IntegerField(min_value=1, max_value=1000, initial=10, label="Training epochs")
     checkpoint = forms.ChoiceField(required=False, label="Start from the checkpoint of an earlier run")
