@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from PIL import Image
-
 from .errors import InputError
+from .images import UnreadableImage, open_image
 from .metadata import decode_workers, measure_decoded
 from .progress import Reporter
 from .sources import Source
@@ -23,18 +22,17 @@ def inspect_image(source: Source, name: str) -> tuple[str | None, tuple | None]:
         size = source.size(name)
         if size == 0:
             return "empty file (0 bytes)", None
-        with source.open(name) as handle, Image.open(handle) as image:
+        with open_image(source, name) as image:
             image.load()  # decodes every byte: truncated data raises here, not at open
             if image.width == 0 or image.height == 0:
                 return "image has no pixels", None
             return None, measure_decoded(image, size)
+    except UnreadableImage as exc:
+        return exc.reason, None
     except InputError:
         raise  # the source could not be read (network, permissions): not the image's fault
-    except Image.DecompressionBombError as exc:
-        return f"image too large: {exc}", None
-    except Exception as exc:  # PIL raises many types for broken files; the reason is what matters
-        message = str(exc) or type(exc).__name__
-        return f"cannot be decoded: {message}", None
+    except OSError as exc:  # a local file that vanished or cannot be read
+        return f"cannot be read: {exc.strerror or exc}", None
 
 
 def find_corrupt(source: Source, filenames: list[str], reporter: Reporter) -> dict[str, str]:

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .errors import InputError
 from .formats.metadata import MetadataField
+from .images import open_image
 from .progress import Reporter
 from .sources import Source
 
@@ -60,15 +60,11 @@ def measure_decoded(image: Image.Image, size: int) -> tuple[float, float, int, i
 
 
 def measure_image(source: Source, name: str) -> tuple[float, float, int, int, int]:
-    """(sharpness, snr, size in bytes, width px, height px) of one image of the source."""
-    try:
-        size = source.size(name)
-        with source.open(name) as handle, Image.open(handle) as image:
-            return measure_decoded(image, size)
-    except InputError:
-        raise
-    except Exception as exc:  # PIL raises many types; corrupt files are normally removed before this
-        raise InputError(name, f"cannot be decoded to compute metadata: {exc or type(exc).__name__}") from None
+    """(sharpness, snr, size in bytes, width px, height px) of one image of the source; an
+    UnreadableImage naming it when it cannot be decoded (corrupt files are normally dropped before)."""
+    size = source.size(name)
+    with open_image(source, name) as image:
+        return measure_decoded(image, size)
 
 
 def compute_image_metadata(source: Source, filenames: list[str], reporter: Reporter) -> pd.DataFrame:

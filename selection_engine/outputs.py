@@ -12,6 +12,7 @@ from PIL import Image
 from .config.documents import WorkerConfig
 from .fileio import atomic_write, write_lines
 from .formats.embeddings import EmbeddingTable, write_embeddings
+from .images import open_image
 from .progress import Reporter
 from .rundir import RunDirectory
 from .selection import Objective, SelectionResult
@@ -136,13 +137,16 @@ def dump_images(run_dir: RunDirectory, source: Source, selected: list[str], work
             with atomic_write(target / name, "wb") as handle:
                 handle.write(source.read_bytes(name))
             continue
-        with source.open(name) as handle, Image.open(handle) as image:
+        with open_image(source, name) as image:
             image.load()
+            picture = image
             new_size = _target_size(image.width, image.height, size)
             if new_size is not None and new_size != image.size:
-                image = image.resize(new_size, Image.BICUBIC)
-            if _PIL_FORMATS[fmt] == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            out_name = name if same_format else f"{stem}.{fmt}"
-            with atomic_write(target / out_name, "wb") as out:
-                image.save(out, format=_PIL_FORMATS[fmt])
+                picture = picture.resize(new_size, Image.BICUBIC)
+            if _PIL_FORMATS[fmt] == "JPEG" and picture.mode not in ("RGB", "L"):
+                picture = picture.convert("RGB")
+            if picture is image:
+                picture = image.copy()  # the opened image is closed with the block
+        out_name = name if same_format else f"{stem}.{fmt}"
+        with atomic_write(target / out_name, "wb") as out:  # outside it: a full disk is not the image's fault
+            picture.save(out, format=_PIL_FORMATS[fmt])

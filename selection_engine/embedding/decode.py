@@ -10,28 +10,32 @@ turn into RGB faithfully (CMYK, YCCK), goes through Pillow with its own reduced-
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import simplejpeg
 import torch
-from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
-from ..errors import InputError
+from ..images import UnreadableImage, decoded, pixel_problem
 
 _JPEG_MAGIC = b"\xff\xd8"
 #: JPEG colour spaces libjpeg-turbo converts to RGB exactly as Pillow does.
 _DIRECT_COLORSPACES = frozenset({"YCbCr", "Gray"})
 
 
-def _decode_jpeg(data: bytes, min_size: int) -> np.ndarray | None:
+def _decode_jpeg(data: bytes, min_size: int, name: str) -> np.ndarray | None:
     """RGB (H, W, 3) at the smallest cheap scale with both sides >= ``min_size``, or None when
-    simplejpeg should not or cannot decode ``data`` (Pillow then decides, with its own errors)."""
+    simplejpeg should not or cannot decode ``data`` (Pillow then decides, with its own errors).
+    Too many pixels is refused from the header, as Pillow's path refuses it (``images.py``)."""
     try:
-        _, _, colorspace, _ = simplejpeg.decode_jpeg_header(data)
-        if colorspace not in _DIRECT_COLORSPACES:
-            return None
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    problem = pixel_problem(width, height)
+    if problem is not None:
+        raise UnreadableImage(name, problem)
+    if colorspace not in _DIRECT_COLORSPACES:
+        return None
+    try:
         # min_factor=2: scales between 1/2 and 1 (5/8, 7/8 …) cost more than decoding in full.
         # strict (the default) refuses truncated or damaged data instead of filling it in grey.
         return simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=min_size, min_width=min_size, min_factor=2)
@@ -39,16 +43,16 @@ def _decode_jpeg(data: bytes, min_size: int) -> np.ndarray | None:
         return None
 
 
-def decode_rgb(data: bytes, min_size: int) -> torch.Tensor:
+def decode_rgb(data: bytes, min_size: int, name: str = "image") -> torch.Tensor:
     """The image in ``data`` as uint8 (3, H, W), reduced while decoding where the format allows
     (JPEG) but never below ``min_size`` on either side. Other formats come back at full size.
 
-    Raises Pillow's errors (``PIL.UnidentifiedImageError``, ``OSError``) for data that is not a
-    readable image.
+    Raises :class:`UnreadableImage` naming ``name`` for data that is not a readable image or
+    has too many pixels.
     """
-    pixels = _decode_jpeg(data, min_size) if data[:2] == _JPEG_MAGIC else None
+    pixels = _decode_jpeg(data, min_size, name) if data[:2] == _JPEG_MAGIC else None
     if pixels is None:
-        with Image.open(io.BytesIO(data)) as image:
+        with decoded(data, name) as image:
             image.draft("RGB", (min_size, min_size))
             pixels = np.asarray(image.convert("RGB"))
     if not pixels.flags.writeable:
@@ -58,11 +62,8 @@ def decode_rgb(data: bytes, min_size: int) -> torch.Tensor:
 
 def decode_file(name: str, data: bytes, min_size: int) -> torch.Tensor:
     """:func:`decode_rgb` of the contents ``data`` of the image file ``name``; data that is not a
-    readable image is an :class:`InputError` naming the file."""
-    try:
-        return decode_rgb(data, min_size)
-    except (OSError, ValueError) as exc:  # Pillow's errors for data it cannot read
-        raise InputError(name, f"cannot be decoded: {exc}") from exc
+    readable image is an :class:`UnreadableImage` naming the file."""
+    return decode_rgb(data, min_size, name)
 
 
 def resize_exact(pixels: torch.Tensor, size: int) -> torch.Tensor:

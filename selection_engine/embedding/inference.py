@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..images import UnreadableImage
 from ..progress import Reporter
 from ..sources import Source
 from .decode import decode_file, resize_exact
@@ -47,26 +48,49 @@ def decode_for_model(name: str, data: bytes, size: int) -> torch.Tensor:
 
 
 class _ImageFiles(Dataset):
-    """For the GPU's loader workers: yields uint8 tensors (3, size, size)."""
+    """For the GPU's loader workers: yields uint8 tensors (3, size, size); with ``tolerant``,
+    pairs (tensor, reason) where a file that cannot be decoded is a black image and the reason
+    why (else "")."""
 
-    def __init__(self, source: Source, filenames: list[str], size: int):
-        self.source, self.filenames, self.size = source, filenames, size
+    def __init__(self, source: Source, filenames: list[str], size: int, tolerant: bool = False):
+        self.source, self.filenames, self.size, self.tolerant = source, filenames, size, tolerant
 
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def __getitem__(self, index: int):
         name = self.filenames[index]
-        return decode_for_model(name, self.source.read_bytes(name), self.size)
+        if not self.tolerant:
+            return decode_for_model(name, self.source.read_bytes(name), self.size)
+        try:
+            return decode_for_model(name, self.source.read_bytes(name), self.size), ""
+        except UnreadableImage as exc:
+            return torch.zeros(3, self.size, self.size, dtype=torch.uint8), exc.reason
 
 
-def decode_batch(files: list[tuple[str, bytes]], size: int) -> torch.Tensor:
+def decode_batch(files: list[tuple[str, bytes]], size: int, unreadable: dict[str, str] | None = None) -> torch.Tensor:
     """uint8 (B, 3, size, size) of the (name, contents) pairs, in channels-last memory: each
-    image is copied once, into its slot of one (B, size, size, 3) buffer."""
+    image is copied once, into its slot of one (B, size, size, 3) buffer. A file that cannot be
+    decoded raises UnreadableImage, or, given ``unreadable``, is recorded there (name → reason)
+    and left black."""
     batch = torch.empty(len(files), size, size, 3, dtype=torch.uint8)
     for slot, (name, data) in zip(batch, files):
-        slot.copy_(decode_for_model(name, data, size).permute(1, 2, 0))
+        try:
+            slot.copy_(decode_for_model(name, data, size).permute(1, 2, 0))
+        except UnreadableImage as exc:
+            if unreadable is None:
+                raise
+            unreadable[name] = exc.reason
+            slot.zero_()
     return batch.permute(0, 3, 1, 2)
+
+
+def _noting_unreadable(batches: Iterable, filenames: list[str], batch_size: int, unreadable: dict[str, str]) -> Iterator[torch.Tensor]:
+    """The images of a tolerant :class:`_ImageFiles` loader's (images, reasons) batches, in
+    order, recording each file's reason in ``unreadable``."""
+    for start, (images, reasons) in zip(range(0, len(filenames), batch_size), batches):
+        unreadable.update((filenames[start + i], reason) for i, reason in enumerate(reasons) if reason)
+        yield images
 
 
 def _read_batches(source: Source, filenames: list[str], batch_size: int) -> Iterator[list[tuple[str, bytes]]]:
@@ -137,9 +161,15 @@ def embed_images(
     num_workers: int,
     device: torch.device,
     reporter: Reporter,
+    unreadable: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Embeddings float32 (N, num_ftrs) in the order of ``filenames``, and the compute efficiency
-    (share of wall time the model lanes spent in the model)."""
+    (share of wall time the model lanes spent in the model).
+
+    A file that cannot be decoded raises UnreadableImage; given ``unreadable``, it is recorded
+    there (name → reason) instead and its row is the embedding of a black image, for the caller
+    to drop.
+    """
     # channels-last lets the CPU convolution kernels skip layout conversions (~1.4x here).
     # Converted outside inference mode: parameters made inside it could never train again.
     model = model.to(device, memory_format=torch.channels_last).eval()
@@ -160,12 +190,15 @@ def embed_images(
 
     if device.type == "cpu":
         lanes = lane_count(device)
-        work = lambda files: embed(decode_batch(files, input_size))  # noqa: E731
+        work = lambda files: embed(decode_batch(files, input_size, unreadable))  # noqa: E731
         batches = _read_batches(source, filenames, batch_size)
     else:
         lanes, work = 1, embed
-        batches = DataLoader(_ImageFiles(source, filenames, input_size), batch_size=batch_size,
+        tolerant = unreadable is not None
+        batches = DataLoader(_ImageFiles(source, filenames, input_size, tolerant), batch_size=batch_size,
                              num_workers=resolve_workers(num_workers), pin_memory=True)
+        if tolerant:
+            batches = _noting_unreadable(batches, filenames, batch_size, unreadable)
     start = time.perf_counter()
     efficiency = lambda: sum(model_seconds) / lanes / max(time.perf_counter() - start, 1e-9)  # noqa: E731
     with threads_per_lane(lanes):

@@ -23,7 +23,8 @@ from ..config import RunConfig
 from ..formats.embeddings import EmbeddingTable
 from ..progress import Reporter, StageTimer
 from ..rundir import RunDirectory
-from ..samples import Samples, resolve_in
+from ..errors import InputError
+from ..samples import Samples, drop, resolve_in
 from ..sources import Source
 from .checkpoints import load_checkpoint, save_checkpoint
 from .inference import device_for, embed_images
@@ -67,17 +68,21 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
         model = build_model(lightly.model, seed=worker.seed)
         starting_weights = f"random weights, seed {worker.seed}"
     outcome = Embedded(device=str(device))
+    # Files that cannot be decoded (when the corruptness check is off, or a file changed since):
+    # left out of training and embedding, then dropped from the samples with the reason.
+    unreadable: dict[str, str] = {}
     if not worker.enable_training:
         reporter.set_stage("embeddings")
         with timer.stage("embeddings"):
             reporter.log(f"Embedding images with {lightly.model.name} ({starting_weights}) on {device}.")
-            embeddings, efficiency = compute_embeddings(model, config, source, samples.filenames, device, reporter)
-        return _store(samples, embeddings, efficiency, outcome, reporter)
+            embeddings, efficiency = compute_embeddings(model, config, source, samples.filenames, device, reporter,
+                                                        unreadable=unreadable)
+        return _store(samples, embeddings, efficiency, outcome, reporter, unreadable)
 
     starting = copy.deepcopy(model)
     reporter.set_stage("training")
     with timer.stage("training"):
-        trained = train_simclr(model, source, samples.filenames, lightly, device, reporter, worker.seed, head)
+        trained = train_simclr(model, source, samples.filenames, lightly, device, reporter, worker.seed, head, unreadable)
     outcome.losses = trained.losses
     model.projection_learned = False  # refitted to the trained trunk below
     target = run_dir / "checkpoints/last.ckpt"
@@ -86,45 +91,54 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
         # With an embeddings file this run only trains: the check then looks at the fit sample alone.
         names = samples.filenames if samples.table is None else [samples.filenames[i] for i in fit_sample(len(samples.filenames), worker.seed)]
         reporter.log(f"Embedding images with {lightly.model.name} (trained weights) on {device}.")
-        embeddings, efficiency = compute_embeddings(model, config, source, names, device, reporter, trained=True)
+        embeddings, efficiency = compute_embeddings(model, config, source, names, device, reporter, trained=True,
+                                                    unreadable=unreadable)
         model.projection_learned = True
-        check, before = _check_quality(starting, embeddings, config, source, names, device, reporter, starting_weights)
+        check, before = _check_quality(starting, embeddings, config, source, names, device, reporter, starting_weights,
+                                       unreadable)
         fallback = samples.table is None and check.worse
         if fallback:
             reporter.log(
                 f"Selecting with the embeddings of the starting weights ({starting_weights}), not the trained ones; "
                 f"to select with the trained weights all the same, run again with checkpoint={target}."
             )
-            embeddings, efficiency = before if before is not None else compute_embeddings(starting, config, source, names, device, reporter)
+            embeddings, efficiency = before if before is not None else compute_embeddings(
+                starting, config, source, names, device, reporter, unreadable=unreadable)
         used = "embeddings file" if samples.table is not None else "starting weights" if fallback else "trained weights"
         outcome.quality = {**check.facts(), "embedded_with": used}
     save_checkpoint(target, model, lightly, trained.head, trained.losses)
     outcome.checkpoint = str(target)
     reporter.log(f"Checkpoint of the trained weights saved to {target} (reuse it with checkpoint={target}).")
-    if samples.table is not None:
-        return outcome  # trained for a later run; the embeddings file still gives this run's embeddings
-    return _store(samples, embeddings, efficiency, outcome, reporter)
+    if samples.table is not None:  # trained for a later run; the embeddings file still gives this run's embeddings
+        if unreadable:
+            reporter.log(f"Warning: {len(unreadable)} images cannot be decoded and were left out of training: "
+                         + "; ".join(f"{name}: {reason}" for name, reason in sorted(unreadable.items())[:5]))
+        return outcome
+    return _store(samples, embeddings, efficiency, outcome, reporter, unreadable)
 
 
 def compute_embeddings(
     model: EmbeddingModel, config: RunConfig, source: Source, filenames: list[str], device: torch.device, reporter: Reporter,
-    trained: bool = False,
+    trained: bool = False, unreadable: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Embeddings float32 (N, num_ftrs) of ``filenames`` and the compute efficiency. A model whose
     projection is not learned (random weights, or just ``trained`` by this run) gets it fitted to
     these images first (``projection.py``): in one pass when the fit sample is every image, else
-    the sample and then every image."""
+    the sample and then every image. Files that cannot be decoded raise UnreadableImage, or, given
+    ``unreadable``, are recorded there (their rows are for the caller to drop; see embed_images)
+    and left out of the fit."""
     lightly = config.lightly
 
     def embed(net: torch.nn.Module, names: list[str]) -> tuple[np.ndarray, float]:
         return embed_images(net, source, names, input_size=lightly.collate.input_size, batch_size=lightly.loader.batch_size,
-                            num_workers=lightly.loader.num_workers, device=device, reporter=reporter)
+                            num_workers=lightly.loader.num_workers, device=device, reporter=reporter, unreadable=unreadable)
 
     if model.projection_learned:
         return embed(model, filenames)
     sample = fit_sample(len(filenames), config.worker.seed)
     features, efficiency = embed(PooledTrunk(model), [filenames[i] for i in sample])
-    projection = fit_projection(features, model.reduce.out_channels)
+    readable = np.array([filenames[i] not in unreadable for i in sample]) if unreadable else slice(None)
+    projection = fit_projection(features[readable], model.reduce.out_channels)
     if projection is None:
         kept = "learned" if trained else "random"
         reporter.log(f"Only {len(filenames)} images: keeping the {kept} projection to {model.reduce.out_channels} dimensions.")
@@ -142,7 +156,7 @@ def compute_embeddings(
 
 def _check_quality(
     starting: EmbeddingModel, trained: np.ndarray, config: RunConfig, source: Source, names: list[str],
-    device: torch.device, reporter: Reporter, starting_weights: str,
+    device: torch.device, reporter: Reporter, starting_weights: str, unreadable: dict[str, str] | None = None,
 ) -> tuple[TrainingQuality, tuple[np.ndarray, float] | None]:
     """Compare ``trained`` (N, D), the trained weights' embeddings of ``names``, with the starting
     weights' on the fit sample of the same images; log the outcome, and a warning when training made
@@ -150,7 +164,8 @@ def _check_quality(
     efficiency when the sample is every name, else None)."""
     sample = fit_sample(len(names), config.worker.seed)
     reporter.log(f"Embedding {len(sample)} images with the starting weights ({starting_weights}) to check what training changed.")
-    before, efficiency = compute_embeddings(starting, config, source, [names[i] for i in sample], device, reporter)
+    before, efficiency = compute_embeddings(starting, config, source, [names[i] for i in sample], device, reporter,
+                                            unreadable=unreadable)
     check = training_quality(before, trained[sample])
     reporter.log(check.summary())
     if check.worse:
@@ -158,12 +173,23 @@ def _check_quality(
     return check, ((before, efficiency) if len(sample) == len(names) else None)
 
 
-def _store(samples: Samples, embeddings: np.ndarray, efficiency: float, outcome: Embedded, reporter: Reporter) -> Embedded:
+def _store(
+    samples: Samples, embeddings: np.ndarray, efficiency: float, outcome: Embedded, reporter: Reporter, unreadable: dict[str, str],
+) -> Embedded:
+    """Make ``embeddings`` (N, D), one row per sample, the samples' table; drop the unreadable
+    samples, listed as corrupt with the reason."""
     samples.table = EmbeddingTable(
         filenames=list(samples.filenames),
         embeddings=embeddings,
         labels=np.zeros(len(samples.filenames), dtype=np.int64),
     )
+    if unreadable:
+        shown = "; ".join(f"{name}: {reason}" for name, reason in sorted(unreadable.items())[:5])
+        reporter.log(f"Found {len(unreadable)} images that cannot be decoded; they are left out and listed as corrupt ({shown}).")
+        samples.corrupt.update(unreadable)
+        drop(samples, {name: f"corrupt: {reason}" for name, reason in unreadable.items()})
+        if not samples.filenames:
+            raise InputError("input_dir", f"none of the images can be decoded, e.g. {shown}")
     reporter.log(f"Compute efficiency: {efficiency:.2f}")
     outcome.compute_efficiency = round(efficiency, 3)
     return outcome

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..config.documents import LightlyConfig
 from ..errors import InputError
+from ..images import UnreadableImage
 from ..progress import Reporter
 from ..sources import Source
 from .decode import decode_file, resize_within
@@ -44,19 +45,24 @@ def _yield_to_the_model(_worker_id: int) -> None:
 
 
 class _TwoViews(Dataset):
-    """Yields two augmented float views (3, S, S) of each image."""
+    """Yields two augmented float views (3, S, S) of each image, its index and "" — or, for a file
+    that cannot be decoded, two black views, its index and the reason (the loop leaves it out)."""
 
     def __init__(self, source: Source, filenames: list[str], transform: SimCLRViewTransform, input_size: int):
         self.source, self.filenames, self.transform = source, filenames, transform
-        self.decode_size = DECODE_SCALE * input_size
+        self.input_size, self.decode_size = input_size, DECODE_SCALE * input_size
 
     def __len__(self) -> int:
         return len(self.filenames)
 
     def __getitem__(self, index: int):
         name = self.filenames[index]
-        pixels = decode_file(name, self.source.read_bytes(name), self.decode_size)
-        return self.transform(resize_within(pixels, self.decode_size))
+        try:
+            pixels = decode_file(name, self.source.read_bytes(name), self.decode_size)
+        except UnreadableImage as exc:
+            size = self.input_size
+            return torch.zeros(3, size, size), torch.zeros(3, size, size), index, exc.reason
+        return *self.transform(resize_within(pixels, self.decode_size)), index, ""
 
 
 @dataclass
@@ -84,8 +90,12 @@ def train_simclr(
     reporter: Reporter,
     seed: int = 0,
     head: ProjectionHead | None = None,
+    unreadable: dict[str, str] | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place for ``trainer.max_epochs`` epochs; returns the loss per epoch.
+
+    Files that cannot be decoded are left out of every step and recorded in ``unreadable``
+    (name → reason) when it is given.
 
     Optimiser: SGD with momentum 0.9, learning rate ``optimizer.lr × batch_size / 256`` (SimCLR's
     linear scaling) on a cosine schedule, weight decay ``optimizer.weight_decay``.
@@ -128,7 +138,14 @@ def train_simclr(
     for epoch in range(config.trainer.max_epochs):
         total, batches = 0.0, 0
         bar = reporter.track(loader, len(loader), f"Epoch {epoch}", lambda: f"Epoch {epoch}: loss {total / max(batches, 1):.3f}")
-        for view0, view1 in bar:
+        for view0, view1, indices, reasons in bar:
+            readable = [i for i, reason in enumerate(reasons) if not reason]
+            if len(readable) < len(reasons):
+                if unreadable is not None:
+                    unreadable.update((filenames[int(indices[i])], r) for i, r in enumerate(reasons) if r)
+                if len(readable) < 2:  # batch norm needs two samples
+                    continue
+                view0, view1 = view0[readable], view1[readable]
             view0 = view0.to(device, non_blocking=True)
             view1 = view1.to(device, non_blocking=True)
             with autocast:

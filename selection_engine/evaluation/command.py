@@ -146,7 +146,8 @@ def embedding_entries(config: RunConfig, evaluation: EvaluationConfig) -> list[s
 
 def load_embeddings(entry: str, config: RunConfig, source, filenames: list[str], reporter: Reporter) -> tuple[list[str], np.ndarray]:
     """(filenames, embeddings (N, D)) of one entry: an embeddings CSV, or the model (random
-    weights or a checkpoint) run over the images, exactly as a run embeds them."""
+    weights or a checkpoint) run over the images, exactly as a run embeds them; images that
+    cannot be decoded are left out, with a warning naming them."""
     key = "evaluation.embeddings"
     if entry.endswith(".csv"):
         table = read_embeddings(resolve_in(config.shared_dir, entry, key))
@@ -165,7 +166,14 @@ def load_embeddings(entry: str, config: RunConfig, source, filenames: list[str],
             model, _ = load_checkpoint(resolve_in(config.shared_dir, entry, key), config.lightly, seed=config.worker.seed)
         reporter.log(f"Embedding {len(filenames)} images with {config.lightly.model.name} ({_display_name(entry)}).")
         device = device_for(config.lightly.trainer.gpus)
-        names, (vectors, _) = filenames, compute_embeddings(model, config, source, filenames, device, reporter)
+        unreadable: dict[str, str] = {}
+        vectors, _ = compute_embeddings(model, config, source, filenames, device, reporter, unreadable=unreadable)
+        names = filenames
+        if unreadable:
+            reporter.log(f"Warning: {len(unreadable)} images cannot be decoded and are left out: "
+                         + "; ".join(f"{name}: {reason}" for name, reason in sorted(unreadable.items())[:5]))
+            keep = np.array([name not in unreadable for name in filenames])
+            names, vectors = [name for name in filenames if name not in unreadable], vectors[keep]
     return list(names), normalize(vectors) if config.worker.normalize_embeddings else vectors
 
 

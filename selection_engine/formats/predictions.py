@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image
-
 from ..errors import InputError
+from ..images import UnreadableImage, image_size
 from .jsondoc import JSONFileError, read_json_file
 
 TASK_TYPES = ("classification", "object-detection", "semantic-segmentation", "keypoint-detection")
@@ -352,8 +351,10 @@ def _only_unwanted(images: list[str] | None, wanted: set[str]) -> bool:
 
 
 def _image_size(source, name: str) -> tuple[int, int]:
-    with source.open(name) as handle, Image.open(handle) as image:
-        return image.size
+    try:
+        return image_size(source, name)
+    except UnreadableImage as exc:
+        raise _Bad(f"the image {name} cannot be read to check the segmentation's size: {exc.reason}") from None
 
 
 def rle_decode(counts: list[int], height: int, width: int) -> np.ndarray:

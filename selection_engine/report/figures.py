@@ -12,8 +12,9 @@ import importlib.util
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # Figure objects need no pyplot state: safe in workers
-from PIL import Image
 from sklearn.decomposition import PCA
+
+from ..images import UnreadableImage, open_image
 
 ALL = "#9aa5b1"
 SELECTED = "#d9480f"
@@ -114,11 +115,15 @@ def draw_training_loss(losses: list[float]) -> Figure:
 
 
 def _thumbnail(source, name: str, size: int = 160) -> np.ndarray:
-    with source.open(name) as handle, Image.open(handle) as image:
-        image.draft("RGB", (size, size))
-        image = image.convert("RGB")
-        image.thumbnail((size, size))
-        return np.asarray(image)
+    """uint8 (h, w, 3) of the image within ``size`` px; a grey tile when it cannot be read."""
+    try:
+        with open_image(source, name) as image:
+            image.draft("RGB", (size, size))
+            picture = image.convert("RGB")
+            picture.thumbnail((size, size))
+            return np.asarray(picture)
+    except UnreadableImage:
+        return np.full((size, size, 3), 200, dtype=np.uint8)
 
 
 def draw_examples(source, examples: list[tuple[str, list[tuple[str, float]]]]) -> Figure:

@@ -75,14 +75,16 @@ def test_a_truncated_jpeg_is_an_error_naming_the_file():
         decode_for_model("notes.jpg", b"not an image at all", 64)
 
 
-def test_training_names_a_file_that_cannot_be_decoded(tmp_path):
+def test_training_gives_the_reason_a_file_cannot_be_decoded_for_the_loop_to_leave_it_out(tmp_path):
     from selection_engine.embedding.training import _TwoViews
     from selection_engine.embedding.transforms import SimCLRViewTransform
 
     (tmp_path / "gone.jpg").write_bytes(encoded(photo())[:300])
-    views = _TwoViews(LocalSource(tmp_path), ["gone.jpg"], SimCLRViewTransform(Collate(input_size=32)), 32)
-    with pytest.raises(InputError, match="gone.jpg: cannot be decoded"):
-        views[0]
+    (tmp_path / "fine.jpg").write_bytes(encoded(photo()))
+    views = _TwoViews(LocalSource(tmp_path), ["gone.jpg", "fine.jpg"], SimCLRViewTransform(Collate(input_size=32)), 32)
+    view0, view1, index, reason = views[0]
+    assert index == 0 and reason.startswith("cannot be decoded") and view0.shape == view1.shape == (3, 32, 32)
+    assert views[1][2:] == (1, "")
 
 
 def test_resize_exact_squashes_and_resize_within_keeps_the_aspect_ratio():

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image, ImageOps
 
+from selection_engine.images import open_image
 from selection_engine.sources import safe_relpath
 
 from ..datasets.models import Dataset
@@ -21,15 +22,16 @@ SIZE = 192
 def thumbnail_file(dataset: Dataset, filename: str, size: int = SIZE) -> Path:
     """The cached JPEG thumbnail of ``filename``; made on first use.
 
-    Raises UnsafePathError for a name leaving the datasource, and the source's/Pillow's errors
-    when the file is missing or not an image.
+    Raises UnsafePathError for a name leaving the datasource, UnreadableImage for a file that is
+    not an image or has too many pixels (a decompression bomb), and the source's errors when it
+    is missing.
     """
     name = safe_relpath(filename, "name")
     key = hashlib.sha1(f"{name}\0{size}".encode()).hexdigest()
     path = settings.DATA_DIR / "thumbnails" / str(dataset.pk) / key[:2] / f"{key}.jpg"
     if path.exists():
         return path
-    with engine_source(dataset).open(name) as handle, Image.open(handle) as image:
+    with open_image(engine_source(dataset), name) as image:
         image.draft("RGB", (size, size))  # JPEG: decode at reduced scale
         picture = ImageOps.exif_transpose(image).convert("RGB")
         picture.thumbnail((size, size), Image.BILINEAR)

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
-from PIL import Image, UnidentifiedImageError
 
 from selection_engine.errors import WinnowError
+from selection_engine.images import image_size
 
 from ..datasets import tags as tag_service
 from ..datasets.models import Tag
@@ -115,9 +115,8 @@ def sample_detail(request, pk: int, sample: int):
     width, height = item.metadata.get("lightly.width"), item.metadata.get("lightly.height")
     if source is not None and not (width and height):
         try:
-            with source.open(item.filename) as handle:
-                width, height = Image.open(handle).size
-        except (WinnowError, OSError, UnidentifiedImageError):
+            width, height = image_size(source, item.filename)
+        except (WinnowError, OSError):  # unreadable (e.g. too many pixels) or gone: no drawing
             width = height = None
     found = annotations(source, item.filename, (int(width), int(height))) if source is not None and width else []
     neighbours = nearest_neighbours(run, item)
@@ -211,7 +210,7 @@ def thumbnail(request, pk: int):
         raise Http404("Unsupported thumbnail size")
     try:
         path = thumbnail_file(dataset, name, size)
-    except (WinnowError, OSError, UnidentifiedImageError, ValueError):
+    except (WinnowError, OSError):  # no such file, or not a readable image (UnreadableImage)
         raise Http404("No such image") from None
     return FileResponse(open(path, "rb"), content_type="image/jpeg")
 
