@@ -12,6 +12,7 @@ from .errors import InputError
 from .formats.embeddings import EmbeddingTable, read_embeddings
 from .progress import Reporter
 from .sources import LocalSource, Source, safe_relpath
+from .sources.base import name_problem, printable
 
 
 @dataclass
@@ -63,6 +64,9 @@ def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -
         table = read_embeddings(path)
         for line, name in enumerate(table.filenames, start=2):
             safe_relpath(name, f"{path}, line {line}")
+            problem = name_problem(name)
+            if problem is not None:
+                raise InputError(f"{path}, line {line}", f"filename {printable(name)!r}: {problem}")
         all_images = list(table.filenames)
         if source is not None:
             # One listing instead of a stat (or, on S3, a request) per row.

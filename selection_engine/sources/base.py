@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 from abc import ABC, abstractmethod
 from typing import BinaryIO
 
@@ -37,6 +38,50 @@ def safe_relpath(path: str, where: str = "") -> str:
     if not parts:
         raise UnsafePathError(label, f"path {path!r} names no file")
     return "/".join(parts)
+
+
+#: A relative path may be this long: RunSample.filename's column in the web app holds 1000.
+MAX_PATH_CHARS = 1000
+#: A file or folder name may be this long in UTF-8: what local file systems hold (NAME_MAX), so a
+#: name from S3 can still be dumped to disk (dump_dataset).
+MAX_NAME_BYTES = 255
+#: Control characters, and the line and paragraph separators str.splitlines() also splits on.
+_UNPRINTABLE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def printable(name: str) -> str:
+    """``name`` as it can be shown or written to a log or report: bytes that are not UTF-8 as
+    ``\\xff`` and control characters as ``\\n``-style escapes."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(
+        character if unicodedata.category(character) not in _UNPRINTABLE else repr(character)[1:-1]
+        for character in text
+    )
+
+
+def name_problem(relpath: str) -> str | None:
+    """Why the file ``relpath`` cannot be a sample, or None when it can.
+
+    Every output lists samples by name — CSV cells, one-name-per-line lists, log lines, JSON,
+    web pages, ``data/sampled/<name>`` — so a name must be UTF-8 (a Linux name can be any bytes;
+    Python hands them over as surrogates that no UTF-8 writer accepts), hold no control
+    character (a newline would split a line-per-name list), and fit the lengths above.
+    """
+    if not relpath.isprintable():  # printable names (nearly all; a listing can hold ~1M) need no more
+        try:
+            relpath.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the file name is not valid UTF-8; rename the file"
+        bad = next((c for c in relpath if unicodedata.category(c) in _UNPRINTABLE), None)
+        if bad is not None:
+            return f"the file name contains a control character or line break (U+{ord(bad):04X}); rename the file"
+    if len(relpath) > MAX_PATH_CHARS:
+        return f"the path is {len(relpath):,} characters long; at most {MAX_PATH_CHARS:,} are supported"
+    if len(relpath.encode("utf-8")) > MAX_NAME_BYTES:
+        longest = max(len(part.encode("utf-8")) for part in relpath.split("/"))
+        if longest > MAX_NAME_BYTES:
+            return f"a name in the path is {longest} bytes long; at most {MAX_NAME_BYTES} are supported"
+    return None
 
 
 class Source(ABC):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InputError, UnsafePathError
-from .base import Source, is_image, safe_relpath
+from .base import Source, is_image, name_problem, printable, safe_relpath
 
 
 class LocalSource(Source):
@@ -52,8 +52,8 @@ class LocalSource(Source):
     def _walk(self, folder: str, rel: str, skip_hidden: bool) -> list[str]:
         """Relative paths of the files under ``folder`` (whose relative path is ``rel``), sorted.
 
-        Never descends through a symlinked folder (no loops); links leading outside the root are
-        skipped and recorded in ``rejected``. scandir entries know whether they are links
+        Never descends through a symlinked folder (no loops); links leading outside the root, and
+        names no output could hold (:func:`name_problem`), are skipped and recorded in ``rejected``. scandir entries know whether they are links
         without another syscall per file: a datasource can hold a million images.
         """
         found: list[str] = []
@@ -68,6 +68,10 @@ class LocalSource(Source):
                 if skip_hidden and entry.name.startswith("."):
                     continue
                 name = f"{here}/{entry.name}" if here else entry.name
+                problem = name_problem(name)
+                if problem is not None:  # a folder with such a name is skipped with all it holds
+                    self.rejected.append((printable(name), problem))
+                    continue
                 if entry.is_symlink():
                     is_dir = entry.is_dir()
                     if not self._inside(Path(entry.path).resolve()):

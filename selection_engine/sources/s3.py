@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from ..errors import InputError, UnsafePathError
-from .base import Source, is_image, safe_relpath
+from .base import Source, is_image, name_problem, printable, safe_relpath
 
 #: Connections kept per client: the engine reads with up to 16 threads, plus a few checks.
 _MAX_CONNECTIONS = 32
@@ -249,7 +249,11 @@ class S3Source(Source):
             except UnsafePathError:
                 clean = None
             if clean != rel or "\\" in rel:
-                rejected.append((rel, f"object key {key!r} is not a clean relative path and cannot be addressed"))
+                rejected.append((printable(rel), f"object key {key!r} is not a clean relative path and cannot be addressed"))
+                continue
+            problem = name_problem(rel)
+            if problem is not None:
+                rejected.append((printable(rel), problem))
                 continue
             found.append((rel, size))
         return found
