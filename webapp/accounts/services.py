@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from ..validation import clean_name
 from .models import ApiToken
 
 #: Every token starts with this, so a leaked one is easy to recognise in logs and code.
@@ -21,11 +22,14 @@ def digest(token: str) -> str:
 
 
 def create_token(user, name: str = "") -> tuple[ApiToken, str]:
-    """A new token for ``user``: the stored record and the token itself (shown once, never stored)."""
+    """A new token for ``user``: the stored record and the token itself (shown once, never stored).
+
+    An empty name is "API token"; a name that is too long or holds control characters is a
+    ValidationError keyed ``name``.
+    """
+    name = clean_name(ApiToken, (name or "").strip() or "API token")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = ApiToken.objects.create(
-        user=user, name=(name or "").strip()[:100] or "API token", digest=digest(token), prefix=token[:10]
-    )
+    record = ApiToken.objects.create(user=user, name=name, digest=digest(token), prefix=token[:10])
     return record, token
 
 

@@ -246,7 +246,7 @@ class TagSerializer(serializers.ModelSerializer):
 class TagCreateSerializer(serializers.Serializer):
     """Either ``filenames``, or a completed ``run`` of the dataset and optional gallery ``filters``."""
 
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=Tag._meta.get_field("name").max_length)
     filenames = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, max_length=1_000_000)
     run = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="tag this run's samples matching `filters`")
     filters = serializers.DictField(

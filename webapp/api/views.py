@@ -10,7 +10,6 @@ import zipfile
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -32,16 +31,16 @@ from ..datasets import services as dataset_services
 from ..datasets import tags as tag_service
 from ..datasets.models import Dataset, Tag
 from ..datasets.uploads import receive_upload
+from ..downloads import attachment, file_response
 from ..gallery import selectors as gallery
 from ..gallery import services as gallery_services
 from ..runs import jobs
 from ..runs import selectors as run_selectors
 from ..runs import services as run_services
 from ..runs.models import Run
+from ..validation import MAX_ID, id_param, text_param
 from . import serializers as s
 
-#: The largest id a path may name (SQLite and PostgreSQL bigint).
-MAX_ID = 2**63 - 1
 MAX_PAGE_SIZE = 1000
 ERROR = s.ErrorSerializer
 
@@ -270,9 +269,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         fmt = request.query_params.get("file_format", "json")
         if fmt not in tag_service.EXPORT_FORMATS:
             raise ValidationError({"file_format": f"must be one of {', '.join(tag_service.EXPORT_FORMATS)}"})
-        response = HttpResponse(tag_service.export(tag, fmt), content_type=f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{tag.name}.{fmt}"'
-        return response
+        return attachment(tag_service.export(tag, fmt), f"{tag.name}.{fmt}", f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
 
 
 def _zip_of(files: dict) -> SimpleUploadedFile:
@@ -303,12 +300,8 @@ PAGE_PARAMETERS = [
 
 
 def _page_size(request) -> int:
-    text = request.query_params.get("page_size") or "100"
-    try:
-        size = int(text)
-    except ValueError:
-        raise ValidationError({"page_size": f"{text!r} is not a whole number"}) from None
-    if not 1 <= size <= MAX_PAGE_SIZE:
+    size = id_param(request.query_params, "page_size", f"a whole number from 1 to {MAX_PAGE_SIZE}") or 100
+    if size > MAX_PAGE_SIZE:
         raise ValidationError({"page_size": f"must be between 1 and {MAX_PAGE_SIZE}"})
     return size
 
@@ -342,14 +335,14 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         runs = run_selectors.runs_of(self.request.user)
         if self.action == "list":
             params = self.request.query_params
-            if params.get("dataset"):
-                if not params["dataset"].isdigit():
-                    raise ValidationError({"dataset": f"{params['dataset']!r} is not a dataset id"})
-                runs = runs.filter(dataset_id=min(int(params["dataset"]), MAX_ID))
-            if params.get("state"):
-                if params["state"] not in dict(Run.STATES):
+            dataset = id_param(params, "dataset", "a dataset id")
+            if dataset is not None:
+                runs = runs.filter(dataset_id=dataset)
+            state = text_param(params, "state")
+            if state:
+                if state not in dict(Run.STATES):
                     raise ValidationError({"state": f"must be one of {', '.join(dict(Run.STATES))}"})
-                runs = runs.filter(state=params["state"])
+                runs = runs.filter(state=state)
         return runs
 
     def get_object(self) -> Run:
@@ -464,7 +457,7 @@ class ArtifactDownload(APIView):
         run = run_selectors.run_of(request.user, _pk(pk))
         path = run_selectors.artifact_path(run, name)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return FileResponse(open(path, "rb"), content_type=content_type, as_attachment=True, filename=path.name)
+        return file_response(path, content_type)
 
 
 class Me(APIView):

@@ -18,6 +18,7 @@ from selection_engine.errors import WinnowError
 from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
 from selection_engine.sources import OverlaySource, Source, source_from_spec
 
+from ..validation import clean_name
 from .models import Dataset, PredictionTask
 
 #: Datasource fields; editing any of them points the dataset at other images.
@@ -48,10 +49,9 @@ def allowed_local_path(path: str) -> Path:
 
 
 def check_name_free(owner, name: str, dataset_pk: int | None = None) -> str:
-    """The stripped name, or a ValidationError when the owner already has a dataset of that name."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "A dataset needs a name."})
+    """The stripped name, or a ValidationError when it is not a valid name or the owner already
+    has a dataset of that name."""
+    name = clean_name(Dataset, name)
     if Dataset.objects.filter(owner=owner, name=name).exclude(pk=dataset_pk).exists():
         raise ValidationError({"name": f"You already have a dataset named {name}."})
     return name

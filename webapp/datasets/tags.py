@@ -10,16 +10,15 @@ import json
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..validation import clean_name
 from .models import Dataset, Tag, TagItem
 
 EXPORT_FORMATS = {"csv": "text/csv", "json": "application/json", "txt": "text/plain"}
 
 
 def create_tag(dataset: Dataset, name: str, filenames: list[str], run=None, query: dict | None = None) -> Tag:
-    """A new tag; a ValidationError when the name is empty or taken on this dataset."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Give the tag a name."})
+    """A new tag; a ValidationError when the name is not a valid name or taken on this dataset."""
+    name = clean_name(Tag, name)
     if Tag.objects.filter(dataset=dataset, name=name).exists():
         raise ValidationError({"name": f"The dataset already has a tag named {name}."})
     unique = sorted(set(filenames))

@@ -16,15 +16,17 @@ from django.db.models import F, FloatField, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from selection_engine.errors import InputError
+from selection_engine.formats.jsondoc import parse_json
+
 from ..datasets.models import Tag
 from ..runs.models import Run, RunSample
+from ..validation import MAX_ID, QueryError, check_text, id_param, number_param, text_param
 
 PAGE_SIZE = 60
 TABS = ("selected", "all", "removed")
-
-
-class QueryError(ValueError):
-    """A gallery parameter is invalid; the message names it."""
+#: A cursor holds one sort value: a file name (at most 1,000 characters) or a metadata text.
+MAX_CURSOR_LENGTH = 8192
 
 
 @dataclass(frozen=True)
@@ -44,37 +46,32 @@ class GalleryQuery:
 
     @classmethod
     def from_params(cls, params, run: Run) -> "GalleryQuery":
-        def number(name: str) -> float | None:
-            text = (params.get(name) or "").strip()
-            if not text:
-                return None
-            try:
-                return float(text)
-            except ValueError:
-                raise QueryError(f"{name}: {text!r} is not a number") from None
-
-        tab = params.get("tab") or "selected"
+        """The query of ``params`` (a QueryDict or a dict of strings); QueryError naming the first
+        bad parameter. Cursors are checked here too, so a bad one never reaches the database."""
+        tab = text_param(params, "tab") or "selected"
         if tab not in TABS:
             raise QueryError(f"tab: must be one of {', '.join(TABS)}")
-        sort = params.get("sort") or default_sort(run, tab)
+        sort = text_param(params, "sort") or default_sort(run, tab)
         if sort not in ("score", "rank", "filename") and not sort.startswith("meta:"):
             raise QueryError(f"sort: unknown sort {sort!r}")
         if sort == "rank" and tab != "selected":
             sort = default_sort(run, tab)
-        order = params.get("order") or ""
+        order = text_param(params, "order")
         if order not in ("", "asc", "desc"):
             raise QueryError("order: must be asc or desc")
         if sort.startswith("meta:") and not order and sort[5:] not in numeric_metadata(run):
             order = "asc"  # text: A to Z
-        tag = params.get("tag") or ""
-        if tag and not str(tag).isdigit():
-            raise QueryError("tag: must be a tag id")
-        return cls(
-            tab=tab, sort=sort, order=order, score_min=number("score_min"), score_max=number("score_max"),
-            cls=(params.get("class") or "").strip(), meta_key=(params.get("meta_key") or "").strip(),
-            meta_value=(params.get("meta_value") or "").strip(), tag=int(tag) if tag else None,
-            after=params.get("after") or "", before=params.get("before") or "",
+        query = cls(
+            tab=tab, sort=sort, order=order, score_min=number_param(params, "score_min"),
+            score_max=number_param(params, "score_max"), cls=text_param(params, "class"),
+            meta_key=text_param(params, "meta_key"), meta_value=text_param(params, "meta_value"),
+            tag=id_param(params, "tag", "a tag id"),
+            after=str(params.get("after") or ""), before=str(params.get("before") or ""),
         )
+        for name in ("after", "before"):
+            if getattr(query, name):
+                decode_cursor(query, run, name)
+        return query
 
     @property
     def descending(self) -> bool:
@@ -137,12 +134,42 @@ def _encode(value, pk: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple:
+def _is_number(value) -> bool:
+    # JSON parsing already refused NaN and infinities; an integer must also fit a 64-bit column.
+    return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID)
+
+
+def decode_cursor(query: GalleryQuery, run: Run, name: str) -> tuple[str | int | float, int]:
+    """(sort value, id) of the query's cursor ``name`` ("after" or "before"), made by ``_encode``
+    for this query's sort, or QueryError.
+
+    A cursor arrives in the URL, so it may be anything: not base64, not JSON, or JSON of another
+    shape. Only ``[value, id]`` passes, with an id in range and a value of the sort's type (a
+    number for score, rank and numeric metadata, text otherwise), so the database never sees a
+    value it cannot compare.
+    """
+    cursor = getattr(query, name)
+    wrong = QueryError(f"cursor: {name} is not a cursor of this gallery view; start again from the first page")
     try:
-        value, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return value, int(pk)
-    except (ValueError, TypeError):
-        raise QueryError("cursor: not a cursor of this gallery; start again from the first page") from None
+        check_text(cursor, name, MAX_CURSOR_LENGTH)
+        decoded = parse_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), name, max_depth=1)
+    except (ValueError, InputError):  # QueryError and binascii.Error are ValueErrors
+        raise wrong from None
+    if not (isinstance(decoded, list) and len(decoded) == 2):
+        raise wrong
+    value, pk = decoded
+    if not (isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk <= MAX_ID):
+        raise wrong
+    sort = query.sort or default_sort(run, query.tab)
+    if sort == "rank":
+        typed = isinstance(value, int) and _is_number(value)
+    elif sort == "score" or (sort.startswith("meta:") and sort[5:] in numeric_metadata(run)):
+        typed = _is_number(value)
+    else:  # filename, text metadata
+        typed = isinstance(value, str) and "\x00" not in value
+    if not typed:
+        raise wrong
+    return value, pk
 
 
 @dataclass
@@ -165,7 +192,7 @@ def page(run: Run, query: GalleryQuery, size: int = PAGE_SIZE) -> Page:
     descending = query.descending != backwards  # walking backwards flips the order
     cursor = query.before or query.after
     if cursor:
-        value, pk = _decode(cursor)
+        value, pk = decode_cursor(query, run, "before" if backwards else "after")
         # The redundant bound (<= / >=) gives the database an index range to start from.
         if descending:
             samples = samples.filter(Q(sort_value__lte=value), Q(sort_value__lt=value) | Q(pk__lt=pk))

@@ -10,7 +10,7 @@ import plotly
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -24,9 +24,11 @@ from ..datasets import tags as tag_service
 from ..datasets.models import Tag
 from ..datasets.selectors import dataset_of
 from ..datasets.services import engine_source
+from ..downloads import attachment
 from ..runs.models import Run, RunSample
 from ..runs.results import nearest_neighbours
 from ..runs.selectors import run_of, runs_of
+from ..validation import QueryError, id_param
 from . import plots, selectors, services
 from .annotations import annotations
 from .thumbnails import SIZE, thumbnail_file
@@ -162,9 +164,7 @@ def tag_export(request, pk: int, tag: int, fmt: str):
     found = get_object_or_404(Tag, pk=tag, dataset=dataset)
     if fmt not in tag_service.EXPORT_FORMATS:
         raise Http404("Unknown export format")
-    response = HttpResponse(tag_service.export(found, fmt), content_type=f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{found.name}.{fmt}"'
-    return response
+    return attachment(tag_service.export(found, fmt), f"{found.name}.{fmt}", f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
 
 
 @login_required
@@ -181,8 +181,11 @@ def tag_delete(request, pk: int, tag: int):
 def compare(request):
     """Two completed runs of one dataset: overlap, and the samples only one of them selected."""
     runs = runs_of(request.user).filter(state=Run.COMPLETED)
-    a = runs.filter(pk=request.GET.get("a") or 0).first()
-    b = runs.filter(pk=request.GET.get("b") or 0).first()
+    try:
+        chosen = [id_param(request.GET, key, "a run id") for key in ("a", "b")]
+    except QueryError as exc:
+        return render(request, "gallery/compare.html", {"runs": runs[:200], "error": str(exc)}, status=400)
+    a, b = (runs.filter(pk=pk).first() if pk else None for pk in chosen)
     context = {"runs": runs[:200], "a": a, "b": b}
     if a and b:
         if a.dataset_id != b.dataset_id:
@@ -205,7 +208,10 @@ def compare(request):
 def thumbnail(request, pk: int):
     dataset = dataset_of(request.user, pk)
     name = request.GET.get("name", "")
-    size = int(request.GET["size"]) if request.GET.get("size", "").isdigit() else SIZE
+    try:
+        size = id_param(request.GET, "size", "a size in pixels") or SIZE
+    except QueryError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     if size not in SIZES:
         raise Http404("Unsupported thumbnail size")
     try:

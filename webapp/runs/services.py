@@ -22,6 +22,7 @@ from selection_engine.errors import ConfigError, InputError
 from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
 
+from ..validation import clean_name
 from . import jobs, results
 from .models import Preset, Run, RunSample
 
@@ -145,7 +146,9 @@ def schedule_run(user, dataset, worker_config=None, lightly_config=None, selecti
 
 
 def save_preset(user, dataset, name: str, worker_config, lightly_config, selection_config) -> Preset:
-    """Save (or overwrite) a named preset; the documents are validated like a run's."""
+    """Save (or overwrite) a named preset; the name is checked (a ValidationError keyed ``name``)
+    and the documents are validated like a run's."""
+    name = clean_name(Preset, name)
     validate_configs(user, dataset, worker_config, lightly_config, selection_config)
     preset, _ = Preset.objects.update_or_create(
         owner=user, name=name,

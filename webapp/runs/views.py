@@ -7,6 +7,7 @@ import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_POST
 from selection_engine.errors import ConfigError
 
 from ..datasets.selectors import dataset_of, datasets_of
+from ..downloads import file_response
+from ..validation import QueryError, id_param
 from . import jobs, selectors, services, wizard
 from .models import Preset, Run
 
@@ -83,7 +86,7 @@ def artifact_response(path) -> FileResponse:
     if content_type.startswith("text/") or path.suffix in (".csv", ".json", ".txt"):
         content_type = {".csv": "text/csv", ".json": "application/json"}.get(path.suffix, "text/plain") + "; charset=utf-8"
     inline = path.suffix in (".pdf", ".png", ".jpg", ".txt", ".json")
-    return FileResponse(open(path, "rb"), content_type=content_type, as_attachment=not inline, filename=path.name)
+    return file_response(path, content_type, inline=inline)
 
 
 # -- the wizard ------------------------------------------------------------------------------
@@ -96,10 +99,13 @@ def _step_url(step: str) -> str:
 def wizard_start(request):
     """``/runs/new/`` opens the wizard (an unfinished one resumes); ``?dataset=<id>`` starts
     afresh with that dataset chosen."""
-    if request.GET.get("dataset"):
-        if not request.GET["dataset"].isdigit():
-            raise Http404("No such dataset")
-        dataset = dataset_of(request.user, int(request.GET["dataset"]))
+    try:
+        chosen = id_param(request.GET, "dataset", "a dataset id")
+    except QueryError as exc:
+        messages.error(request, str(exc))
+        return redirect(_step_url("dataset"))
+    if chosen is not None:
+        dataset = dataset_of(request.user, chosen)
         state = wizard.WizardState(request.session)
         state.clear()
         state.save("dataset", {"dataset": dataset.pk, "preset": None})
@@ -198,6 +204,8 @@ def _review_submit(request, state: wizard.WizardState, form: wizard.ReviewStep, 
                 messages.success(request, f"Saved preset {data['preset_name']}.")
                 return redirect(_step_url("review"))
             run = services.schedule_run(request.user, dataset, *documents)
+        except ValidationError as exc:  # the preset's name
+            form.add_error("preset_name", exc.message_dict["name"])
         except ConfigError as exc:
             form.add_error(None, str(exc))
         else:

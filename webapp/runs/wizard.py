@@ -194,7 +194,7 @@ class ReviewStep(forms.Form):
     worker_config = _json_field("Worker config")
     lightly_config = _json_field("Lightly config")
     selection_config = _json_field("Selection config", required=False)
-    preset_name = forms.CharField(required=False, max_length=100, label="Save as preset named")
+    preset_name = forms.CharField(required=False, max_length=Preset._meta.get_field("name").max_length, label="Save as preset named")
 
     def clean(self):
         data = super().clean()

@@ -1,6 +1,7 @@
 """Print a new API token for a user (for scripts and operations)."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from ...services import create_token
@@ -19,5 +20,8 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {username!r}.")
         if not user.is_active:
             raise CommandError(f"The user {username!r} is inactive; a token would be refused.")
-        _, token = create_token(user, name or "created by manage.py create_api_token")
+        try:
+            _, token = create_token(user, name or "created by manage.py create_api_token")
+        except ValidationError as exc:
+            raise CommandError(f"--name: {' '.join(exc.message_dict['name'])}") from None
         self.stdout.write(token)
