@@ -35,6 +35,14 @@ class InputError(WinnowError):
         super().__init__(f"{location}: {message}" if location else message)
 
 
+class MissingFile(InputError, FileNotFoundError):
+    """A file the source listed, or a user named, is not there (moved or deleted since).
+
+    Also a ``FileNotFoundError``, so code asking "is it there?" keeps working, while a run that
+    meets one fails with a message naming the file instead of an internal error.
+    """
+
+
 class UnsafePathError(InputError):
     """A path would leave its root (``..``, absolute path, or an escaping symlink)."""
 

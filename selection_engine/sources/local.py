@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InputError, UnsafePathError
+from ..errors import InputError, MissingFile, UnsafePathError
 from .base import Source, is_image, name_problem, printable, safe_relpath
 
 
@@ -96,10 +96,20 @@ class LocalSource(Source):
         return self._walk(str(self._resolve(prefix)), prefix, skip_hidden=False)
 
     def open(self, relpath: str) -> BinaryIO:
-        return open(self._resolve(relpath), "rb")
+        try:
+            return open(self._resolve(relpath), "rb")
+        except FileNotFoundError:
+            raise self._missing(relpath) from None
 
     def exists(self, relpath: str) -> bool:
         return self._resolve(relpath).is_file()
 
     def size(self, relpath: str) -> int:
-        return self._resolve(relpath).stat().st_size
+        try:
+            return self._resolve(relpath).stat().st_size
+        except FileNotFoundError:
+            raise self._missing(relpath) from None
+
+    def _missing(self, relpath: str) -> MissingFile:
+        where = "the datasource's folder is gone" if not self.root.is_dir() else "moved or deleted?"
+        return MissingFile(relpath, f"no such file in {self.root} ({where})")
