@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model
@@ -41,7 +40,7 @@ def control_character(text: str) -> str:
         return ""
     char = found.group()
     names = {"\x00": "a NUL character", "\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
-    label = names.get(char) or f"the control character U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})".replace(" (unnamed)", "")
+    label = names.get(char) or f"the control character U+{ord(char):04X}"
     return f"{label} at position {found.start() + 1}"
 
 

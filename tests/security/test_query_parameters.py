@@ -127,6 +127,23 @@ def test_cursors_the_gallery_wrote_still_page_through(alice_api, completed_run):
         assert len(seen) == len(set(seen)) == expected, sort
 
 
+#: Odd but legal values: quotes, JSON-path and LIKE characters, Unicode. Answered, never a 500.
+ODD_FILTERS = [
+    ("class", 'c"a\'t'), ("class", "100%_"), ("class", "猫"), ("meta_key", 'a"b'), ("meta_key", "a'b"),
+    ("meta_key", "a.b"), ("meta_key", "$[0]"), ("meta_key", "a\\b"), ("meta_key", "a__b"), ("meta_value", "%"),
+    ("sort", 'meta:a"b'), ("sort", "meta:$"), ("sort", "meta:"), ("sort", "meta:a.b[0]"), ("score_min", " 0.5 "),
+    ("score_max", "1e-300"), ("score_min", "-0"),
+]
+
+
+def test_odd_but_legal_filters_are_answered(alice_api, alice_client, completed_run):
+    for name, value in ODD_FILTERS:
+        page = alice_client.get(f"/runs/{completed_run.pk}/gallery/", {"tab": "all", name: value})
+        assert page.status_code == 200, (name, value, page.status_code)
+        api = alice_api.get(f"/api/v1/runs/{completed_run.pk}/samples/", {name: value})
+        assert api.status_code == 200, (name, value, api.status_code)
+
+
 def test_bad_filters_are_refused_by_the_samples_api(alice_api, completed_run):
     url = f"/api/v1/runs/{completed_run.pk}/samples/"
     for name, value in BAD_FILTERS + [("selected", NUL), ("selected", "maybe")]:
