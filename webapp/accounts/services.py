@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..validation import clean_name
 from .models import ApiToken
+
+log = logging.getLogger(__name__)
 
 #: Every token starts with this, so a leaked one is easy to recognise in logs and code.
 TOKEN_PREFIX = "wnw_"
@@ -44,6 +48,10 @@ def user_for_token(token: str):
         return None
     now = timezone.now()
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
-        record.last_used_at = now
+        try:  # a note, not the request's purpose: a read must not fail because this write did
+            with transaction.atomic():
+                ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+            record.last_used_at = now
+        except DatabaseError as exc:
+            log.warning("could not note the use of token %s: %s", record.prefix, exc)
     return record.user, record

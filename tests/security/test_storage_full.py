@@ -1,0 +1,76 @@
+"""A full disk (the data folder's or the database's) is a clear 507 that changes nothing, never
+a 500; reads keep working; a run that fills the disk fails saying so."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+
+import pytest
+from django.db import OperationalError, connection
+
+from webapp.accounts.models import ApiToken
+from webapp.datasets.models import Tag
+from webapp.runs import tasks
+from webapp.runs.models import Run
+from webapp.runs.services import schedule_run
+
+from .conftest import CORAL, SMALL_MODEL
+
+
+@contextlib.contextmanager
+def database_full(message: str = "database or disk is full"):
+    """Every write statement fails as SQLite's (or PostgreSQL's) do on a full disk; reads pass."""
+
+    def refuse_writes(execute, sql, params, many, context):
+        if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            raise OperationalError(message)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_writes):
+        yield
+
+
+def test_an_api_write_on_a_full_disk_is_a_507_in_the_apis_shape_and_changes_nothing(alice_api, completed_run):
+    dataset = completed_run.dataset
+    before = Tag.objects.filter(dataset=dataset).count()
+    with database_full():
+        response = alice_api.post(f"/api/v1/datasets/{dataset.pk}/tags/", {"name": "picked", "filenames": []}, format="json")
+    assert response.status_code == 507
+    assert "storage is full" in response.json()["detail"]
+    assert Tag.objects.filter(dataset=dataset).count() == before
+
+
+def test_a_page_write_on_a_full_disk_says_so(alice_client, completed_run):
+    with database_full("could not extend file \"base/16384/2619\": No space left on device"):
+        response = alice_client.post(f"/runs/{completed_run.pk}/tags/", {"name": "picked", "tab": "all"})
+    assert response.status_code == 507
+    assert b"storage is full" in response.content
+    assert not Tag.objects.filter(name="picked").exists()
+
+
+def test_reads_keep_working_while_the_token_note_cannot_be_written(alice_api, completed_run):
+    ApiToken.objects.update(last_used_at=None)  # the next request would note its use: a write
+    with database_full():
+        response = alice_api.get(f"/api/v1/runs/{completed_run.pk}/")
+    assert response.status_code == 200
+    assert response.json()["state"] == "completed"
+
+
+def test_other_database_errors_are_still_errors(alice_api, completed_run):
+    with database_full("deadlock detected"), pytest.raises(OperationalError):
+        alice_api.post(f"/api/v1/datasets/{completed_run.dataset.pk}/tags/", {"name": "x", "filenames": []}, format="json")
+
+
+def test_a_run_that_fills_the_disk_fails_saying_so(dataset, alice, monkeypatch):
+    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+
+    def fill_up(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tasks.pipeline, "run", fill_up)
+    assert tasks.execute_run(run.pk) == "failed"
+    run.refresh_from_db()
+    assert run.state == Run.FAILED
+    assert "storage filled up" in run.error and "No space left on device" in run.error
+    assert not run.error.startswith("Internal error")
