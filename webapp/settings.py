@@ -9,6 +9,12 @@ WINNOW_MAX_UPLOAD_MB      size limit of one predictions/metadata upload (default
 WINNOW_MAX_PREDICTION_FILE_MB  size limit of each prediction/metadata JSON file, unpacked (default
                           16; the engine and the CLI read it too)
 WINNOW_WORKERS            django-q2 worker processes per cluster (default 1: a run uses every core)
+WINNOW_S3_ALLOWED_ENDPOINTS  S3 endpoints users may name, separated by commas: "public" (any host
+                          whose every address is public), endpoint URLs (http://minio:9000) and
+                          host[:port] names allowed wherever they point (default "public"; an
+                          empty endpoint, AWS, is always allowed)
+WINNOW_S3_ALLOWED_NETWORKS  networks (CIDR, comma-separated) S3 endpoints may resolve into although
+                          private, loopback or link-local, e.g. 10.0.0.0/8 (default none)
 SECRET_KEY, DEBUG, ALLOWED_HOSTS
 """
 
@@ -19,8 +25,10 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from selection_engine.formats.jsondoc import max_file_bytes
+from selection_engine.sources.endpoints import EndpointPolicy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("WINNOW_DATA_DIR", BASE_DIR / "var")).resolve()
@@ -170,6 +178,13 @@ MAX_UPLOAD_BYTES = int(float(os.environ.get("WINNOW_MAX_UPLOAD_MB", "200")) * 10
 #: Each prediction/metadata file, as unpacked; the engine's readers apply the same limit.
 MAX_PREDICTION_FILE_BYTES = max_file_bytes()
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+#: The S3 endpoints users' datasources may connect to (selection_engine/sources/endpoints.py).
+try:
+    S3_ENDPOINT_POLICY = EndpointPolicy.parse(
+        os.environ.get("WINNOW_S3_ALLOWED_ENDPOINTS", "public"), os.environ.get("WINNOW_S3_ALLOWED_NETWORKS", "")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"WINNOW_S3_ALLOWED_ENDPOINTS / WINNOW_S3_ALLOWED_NETWORKS: {exc}") from None
 #: A running run whose worker has not written for this long is failed (its worker is gone).
 STALE_RUN_SECONDS = int(os.environ.get("WINNOW_STALE_RUN_SECONDS", "180"))
 

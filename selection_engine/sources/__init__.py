@@ -10,11 +10,15 @@ from typing import Any
 
 from ..errors import ConfigError
 from .base import IMAGE_EXTENSIONS, Source, is_image, safe_relpath
+from .endpoints import EndpointPolicy
 from .local import LocalSource
 from .overlay import OverlaySource
 from .s3 import S3Source
 
-__all__ = ["IMAGE_EXTENSIONS", "LocalSource", "OverlaySource", "S3Source", "Source", "is_image", "safe_relpath", "source_from_spec"]
+__all__ = [
+    "IMAGE_EXTENSIONS", "EndpointPolicy", "LocalSource", "OverlaySource", "S3Source", "Source", "is_image", "safe_relpath",
+    "source_from_spec",
+]
 
 #: Keys of a datasource spec per type; the first ones listed are required.
 _SPEC_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -23,14 +27,15 @@ _SPEC_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def source_from_spec(spec: dict[str, Any]) -> Source:
+def source_from_spec(spec: dict[str, Any], endpoint_policy: EndpointPolicy | None = None) -> Source:
     """A source from its description, as the web app and the API store it.
 
     ``{"type": "local", "path": ...}`` gives a :class:`LocalSource`; ``{"type": "s3", "bucket":
     ..., "prefix": ..., "endpoint_url": ..., "region": ..., "access_key_id": ...,
     "secret_access_key": ...}`` an :class:`S3Source` (all but ``bucket`` optional; empty or null
     means unset). A missing, unknown or mistyped key is a :class:`ConfigError` naming it
-    (``datasource.<key>``); an unreachable datasource is an ``InputError`` from the source.
+    (``datasource.<key>``); so is an S3 endpoint ``endpoint_policy`` does not allow. An
+    unreachable datasource is an ``InputError`` from the source.
     """
     from ..config.typed import suggest
 
@@ -67,4 +72,5 @@ def source_from_spec(spec: dict[str, Any]) -> Source:
         region=values["region"],
         access_key_id=values["access_key_id"],
         secret_access_key=values["secret_access_key"],
+        endpoint_policy=endpoint_policy,
     )

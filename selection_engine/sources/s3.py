@@ -5,6 +5,11 @@ nothing outside the prefix can be named. Keys that could not round-trip through 
 (``a//b.jpg``, ``../x.jpg``, backslashes) are skipped while listing and reported in
 :attr:`S3Source.rejected`.
 
+With an :class:`~.endpoints.EndpointPolicy` (the web app always gives one) the endpoint is checked
+when the source is made and again right before every request, and a failure to reach it is one
+message that does not say what answered (refused, timed out, reset, not S3): otherwise the
+source would be a port scanner for its users. The details go to the log.
+
 The boto3 client is created lazily, once per process: a source is pickled into DataLoader
 workers (spawn) or inherited by them (fork), and a client (with its open connections) must never
 be shared across processes. boto3 clients are thread-safe, so the threads of one process share
@@ -14,13 +19,17 @@ one client.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
-from ..errors import InputError, UnsafePathError
+from ..errors import InputError, UnsafePathError, WinnowError
 from .base import Source, is_image, name_problem, printable, safe_relpath
+from .endpoints import EndpointPolicy
+
+logger = logging.getLogger(__name__)
 
 #: Connections kept per client: the engine reads with up to 16 threads, plus a few checks.
 _MAX_CONNECTIONS = 32
@@ -40,6 +49,9 @@ _CREDENTIAL_CODES = {
     "InvalidSecurity": "the credentials are invalid",
 }
 _DENIED_CODES = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled", "AccountProblem"}
+#: What a user of a policed source learns when the endpoint or the bucket cannot be reached, for
+#: whatever reason: the same words for a closed port, a timeout, a reset and a server that is not S3.
+UNREACHABLE = "cannot reach the S3 endpoint or the bucket; check the endpoint URL, the bucket and the credentials"
 
 
 def _strip_prefix(prefix: str | None) -> str:
@@ -60,7 +72,8 @@ class S3Source(Source):
     used. Without ``access_key_id``/``secret_access_key`` boto3's usual credential chain applies
     (environment, ``~/.aws``, instance roles). The constructor checks that the bucket can be
     listed, so wrong credentials, a missing bucket or an unreachable endpoint fail at once with an
-    :class:`InputError` that says which.
+    :class:`InputError` that says which. ``endpoint_policy`` decides which endpoints may be
+    connected to (see :mod:`.endpoints`); None allows any (the CLI: its user is the operator).
     """
 
     io_threads = 16
@@ -76,6 +89,7 @@ class S3Source(Source):
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         *,
+        endpoint_policy: EndpointPolicy | None = None,
         check: bool = True,
     ):
         if not bucket or not isinstance(bucket, str):
@@ -90,6 +104,9 @@ class S3Source(Source):
         self.region = region or None
         self.access_key_id = access_key_id or None
         self._secret_access_key = secret_access_key or None
+        self.endpoint_policy = endpoint_policy
+        if endpoint_policy is not None:
+            endpoint_policy.check(self.endpoint_url)
         self.rejected = []
         self._sizes: dict[str, int] = {}  # relpath → size, learnt while listing
         self._lock = threading.Lock()
@@ -159,22 +176,38 @@ class S3Source(Source):
             region_name=self.region,
         )
         try:
-            return session.client("s3", endpoint_url=self.endpoint_url, config=config)
+            client = session.client("s3", endpoint_url=self.endpoint_url, config=config)
         except ValueError as exc:  # e.g. an endpoint without http:// or https://
             raise InputError(f"endpoint {self.endpoint_url}", f"is not a valid endpoint URL: {exc}") from None
         except Exception as exc:
             raise self._error(exc, self._where()) from None
+        if self.endpoint_policy is not None and self.endpoint_url:
+            # Again before every request, where the connection is made: the name may have been
+            # re-bound to another address since the source was checked.
+            client.meta.events.register("before-send.s3", self._check_request)
+        return client
+
+    def _check_request(self, request, **_) -> None:
+        assert self.endpoint_policy is not None
+        self.endpoint_policy.check_request(request.url)
 
     def _key(self, relpath: str) -> str:
         rel = safe_relpath(relpath)
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
-    def _error(self, exc: Exception, location: str) -> InputError:
-        """The botocore exception ``exc`` as an error the user can act on."""
+    def _error(self, exc: Exception, location: str) -> WinnowError:
+        """The botocore exception ``exc`` as an error the user can act on.
+
+        What an S3 server itself answered (no such bucket, wrong keys, access denied, another
+        region) is named. Anything else (no connection, a timeout, a reset, a reply that is not
+        S3's) is, for a policed custom endpoint, the one :data:`UNREACHABLE` message, with the
+        details in the log; the operator's own sources (no policy, or AWS) get the details.
+        """
         from botocore import exceptions as bex
 
         endpoint = self.endpoint_url or "the AWS S3 endpoint"
-        if isinstance(exc, InputError):
+        policed = self.endpoint_policy is not None and self.endpoint_url is not None
+        if isinstance(exc, WinnowError):
             return exc
         if isinstance(exc, bex.NoCredentialsError):
             return InputError(
@@ -182,8 +215,6 @@ class S3Source(Source):
                 "no credentials: give access_key_id and secret_access_key, or configure AWS credentials "
                 "(environment variables, ~/.aws/credentials or an instance role)",
             )
-        if isinstance(exc, (bex.ConnectionError, bex.HTTPClientError)):
-            return InputError(location, f"cannot reach {endpoint}: {exc}")
         if isinstance(exc, bex.ParamValidationError):
             return InputError(location, f"invalid request: {exc}")
         if isinstance(exc, bex.ClientError):
@@ -191,18 +222,26 @@ class S3Source(Source):
             code = str(error.get("Code", ""))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             detail = error.get("Message") or code or str(exc)
+            # botocore makes the code the bare status when the reply held no S3 error document.
+            spoke_s3 = bool(code) and not code.isdigit()
             if code in _NO_BUCKET_CODES:
                 return InputError(location, f"bucket {self.bucket!r} does not exist on {endpoint}")
             if code in _CREDENTIAL_CODES:
                 return InputError(location, f"wrong credentials: {_CREDENTIAL_CODES[code]} ({detail})")
-            if code in _DENIED_CODES or status == 403:
-                return InputError(
-                    location,
-                    f"access denied by {endpoint} ({detail}); check the credentials and the bucket's permissions",
-                )
-            if code == "PermanentRedirect" or status == 301:
-                return InputError(location, f"the bucket is in another region; set region ({detail})")
-            return InputError(location, f"S3 request failed: {code or status}: {detail}")
+            if spoke_s3 or not policed:
+                if code in _DENIED_CODES or status == 403:
+                    return InputError(
+                        location,
+                        f"access denied by {endpoint} ({detail}); check the credentials and the bucket's permissions",
+                    )
+                if code == "PermanentRedirect" or status == 301:
+                    return InputError(location, f"the bucket is in another region; set region ({detail})")
+                return InputError(location, f"S3 request failed: {code or status}: {detail}")
+        if policed:
+            logger.info("%s: %s: %s", location, type(exc).__name__, exc)
+            return InputError(location, UNREACHABLE)
+        if isinstance(exc, (bex.ConnectionError, bex.HTTPClientError)):
+            return InputError(location, f"cannot reach {endpoint}: {exc}")
         if isinstance(exc, bex.BotoCoreError):
             return InputError(location, f"S3 request failed: {exc}")
         return InputError(location, f"S3 request failed: {type(exc).__name__}: {exc}")

@@ -5,6 +5,7 @@ import os
 import pytest
 from django.core.exceptions import ValidationError
 
+from selection_engine.sources import EndpointPolicy
 from webapp.datasets.models import Dataset
 from webapp.datasets.services import engine_source, save_dataset
 
@@ -59,12 +60,13 @@ def test_an_s3_datasource_needs_a_bucket_and_both_keys(alice, root):
     assert "secret_access_key" in str(caught.value) or "access_key_id" in str(caught.value)
 
 
-def test_an_unreachable_s3_datasource_is_refused_with_the_reason(alice_client, root):
+def test_an_unreachable_s3_datasource_is_refused_with_the_reason(alice_client, root, settings):
+    settings.S3_ENDPOINT_POLICY = EndpointPolicy.parse("public", "127.0.0.0/8")  # an operator allowing a local MinIO
     response = alice_client.post("/datasets/new/", {
         "name": "Bucket", "source_type": "s3", "bucket": "photos", "endpoint_url": "http://127.0.0.1:9",
         "access_key_id": "AK", "secret_access_key": "SK",
     })
-    assert "cannot reach http://127.0.0.1:9" in response.content.decode()
+    assert "cannot reach the S3 endpoint or the bucket" in response.content.decode()
     assert not Dataset.objects.filter(name="Bucket").exists()
 
 
@@ -73,7 +75,7 @@ def test_the_stored_s3_secret_is_never_shown_and_kept_when_left_empty(alice_clie
                                      access_key_id="AK", secret_access_key="s3cr3t-value-xyz")
     assert "s3cr3t-value-xyz" not in alice_client.get(f"/datasets/{dataset.pk}/edit/").content.decode()
     checked = []
-    monkeypatch.setattr("webapp.datasets.services.source_from_spec", lambda spec: checked.append(spec))
+    monkeypatch.setattr("webapp.datasets.services.source_from_spec", lambda spec, **_: checked.append(spec))
     monkeypatch.setattr("webapp.datasets.views.services.test_connection", lambda d: type("R", (), {"ok": True, "image_count": 0})())
     alice_client.post(f"/datasets/{dataset.pk}/edit/", {
         "name": "Bucket", "source_type": "s3", "bucket": "photos", "prefix": "2024",

@@ -6,6 +6,7 @@ The same functions serve the pages, the API and the worker; they raise Django's
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from selection_engine.sources import OverlaySource, Source, source_from_spec
 
 from ..validation import clean_name
 from .models import Dataset, PredictionTask
+
+logger = logging.getLogger(__name__)
 
 #: Datasource fields; editing any of them points the dataset at other images.
 SOURCE_FIELDS = ("source_type", "path", "bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key")
@@ -67,12 +70,18 @@ def clean_datasource(dataset: Dataset) -> None:
         dataset.path = ""
         dataset.prefix = dataset.prefix.strip().strip("/")
         try:
-            source_from_spec(dataset.datasource_spec())
+            datasource(dataset)
         except WinnowError as exc:
             key = getattr(exc, "key", "").removeprefix("datasource.") or "bucket"
             raise ValidationError({key if key in SOURCE_FIELDS else "bucket": getattr(exc, "reason", str(exc))}) from None
     else:
         raise ValidationError({"source_type": f"Unknown datasource type {dataset.source_type!r}."})
+
+
+def datasource(dataset: Dataset) -> Source:
+    """The engine's source for the dataset's datasource, as it is now; an S3 endpoint must be one
+    the deployment allows (``WINNOW_S3_ALLOWED_ENDPOINTS``), when saved and at every use."""
+    return source_from_spec(dataset.datasource_spec(), endpoint_policy=settings.S3_ENDPOINT_POLICY)
 
 
 def engine_source(dataset: Dataset) -> Source:
@@ -85,7 +94,7 @@ def engine_source(dataset: Dataset) -> Source:
             allowed_local_path(dataset.path)
         except ValidationError as exc:
             raise WinnowError(" ".join(exc.messages)) from None
-    return OverlaySource(source_from_spec(dataset.datasource_spec()), dataset.uploads_dir)
+    return OverlaySource(datasource(dataset), dataset.uploads_dir)
 
 
 def save_dataset(dataset: Dataset, changed: set[str] | None = None) -> Dataset:
@@ -141,8 +150,9 @@ def test_connection(dataset: Dataset, n_examples: int = 8) -> ConnectionReport:
         images = source.list_images()
     except WinnowError as exc:
         return ConnectionReport(ok=False, error=str(exc))
-    except Exception as exc:  # boto/network errors: show them, never a 500
-        return ConnectionReport(ok=False, error=f"{type(exc).__name__}: {exc}")
+    except Exception:  # never a 500, and never the text: it could describe the server's network
+        logger.exception("Testing the datasource of dataset %s failed", dataset.pk)
+        return ConnectionReport(ok=False, error="The datasource could not be read; the server's log has the details.")
     dataset.image_count = len(images)
     dataset.save(update_fields=["image_count", "updated_at"])
     report = ConnectionReport(ok=True, image_count=len(images), examples=images[:n_examples], rejected=list(source.rejected))
