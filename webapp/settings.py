@@ -6,6 +6,8 @@ WINNOW_BROKER             "orm" (default: the database is the queue) or a redis:
 WINNOW_DATASOURCE_ROOTS   folders a local datasource may point into, separated by ":" (default:
                           WINNOW_DATA_DIR/datasources)
 WINNOW_MAX_UPLOAD_MB      size limit of one predictions/metadata upload (default 200)
+WINNOW_MAX_JSON_MB        size limit of a request body that is not a file upload: an API call's
+                          JSON (predictions sent as JSON included) or a page's form (default 20)
 WINNOW_MAX_PREDICTION_FILE_MB  size limit of each prediction/metadata JSON file, unpacked (default
                           16; the engine and the CLI read it too)
 WINNOW_WORKERS            django-q2 worker processes per cluster (default 1: a run uses every core)
@@ -178,6 +180,9 @@ MAX_UPLOAD_BYTES = int(float(os.environ.get("WINNOW_MAX_UPLOAD_MB", "200")) * 10
 #: Each prediction/metadata file, as unpacked; the engine's readers apply the same limit.
 MAX_PREDICTION_FILE_BYTES = max_file_bytes()
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+#: Bodies other than file uploads (JSON, form fields) are read into memory whole, so they have
+#: their own limit; over it the API answers 413 (webapp.api.errors).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(float(os.environ.get("WINNOW_MAX_JSON_MB", "20")) * 1024 * 1024)
 #: The S3 endpoints users' datasources may connect to (selection_engine/sources/endpoints.py).
 try:
     S3_ENDPOINT_POLICY = EndpointPolicy.parse(
@@ -209,7 +214,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "webapp.api.parsers.JSONDocumentParser",  # depth, NaN and size checked (formats.jsondoc)
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

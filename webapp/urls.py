@@ -24,3 +24,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+# On /api/ paths, errors Django answers itself (a body over the size limit, too many fields, a
+# crash) come back as the API's JSON; elsewhere as the site's pages.
+handler400 = "webapp.api.errors.bad_request_page"
+handler500 = "webapp.api.errors.server_error_page"

@@ -8,12 +8,12 @@ returns a :class:`RunConfig` whose ``to_dict()`` is what lands in ``config/confi
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
+from ..formats.jsondoc import parse_json
 from .documents import LightlyConfig, WorkerConfig
 from .selection import SelectionConfig, from_legacy, parse_selection_config
 from .typed import CliText, build, dotted_keys, set_dotted, suggest
@@ -114,19 +114,24 @@ def _load_selection(value: Any, shared_dir: str) -> dict | None:
     if not text:
         return None
     if text.startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError("selection_config", f"invalid JSON: {exc}") from None
+        return _selection_document(text, "inline JSON")
     path = Path(text)
     if not path.is_absolute() and shared_dir:
         path = Path(shared_dir) / path
     try:
-        return json.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("selection_config", f"file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError("selection_config", f"{path} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ConfigError("selection_config", f"{path} cannot be read: {exc.strerror}") from None
+    return _selection_document(data, str(path))
+
+
+def _selection_document(data: str | bytes, where: str) -> Any:
+    try:
+        return parse_json(data, where)  # depth and NaN/Infinity checked, as for every user document
+    except InputError as exc:
+        raise ConfigError("selection_config", str(exc)) from None
 
 
 def resolve(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 import re
 import types
 import typing
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
+from ..formats.jsondoc import parse_json
 
 
 class CliText(str):
@@ -84,9 +84,9 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is dict:
         if isinstance(value, CliText):
             try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise ConfigError(key, f"expected a JSON object, got {value!r}") from None
+                value = parse_json(value, key)
+            except InputError as exc:
+                raise ConfigError(key, f"expected a JSON object ({exc.reason}), got {value!r}") from None
         if not isinstance(value, dict):
             raise ConfigError(key, f"expected an object, got {value!r}")
         _, item_type = typing.get_args(tp)

@@ -10,7 +10,6 @@ round), ``methods.csv`` (the table printed), ``accuracy.png`` (the plot) and ``e
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import posixpath
 import sys
@@ -25,6 +24,7 @@ from ..config.selection import from_legacy, parse_selection_config
 from ..config.typed import CliText, build, dotted_keys
 from ..errors import ConfigError, InputError
 from ..formats.embeddings import normalize, read_embeddings
+from ..formats.jsondoc import parse_json
 from ..progress import Reporter
 from ..rundir import RunDirectory
 from ..samples import resolve_in
@@ -98,9 +98,10 @@ def selectors(config: RunConfig, evaluation: EvaluationConfig) -> dict[str, Sele
     for name in evaluation.selection_configs:
         path = resolve_in(config.shared_dir, name, "evaluation.selection_configs")
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = path.read_bytes()
+        except OSError as exc:
             raise InputError(str(path), f"selection config cannot be read: {exc}") from None
+        document = parse_json(data, str(path))  # depth and NaN/Infinity checked
         chosen[Path(name).stem] = engine_selector(parse_selection_config(document))
     return chosen
 

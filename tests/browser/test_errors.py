@@ -217,7 +217,7 @@ def test_wizard_refuses_invalid_values_and_back_next_keep_the_answers(page, serv
     page.fill("#id_worker_config", '{"method": "coreset",')
     page.click("button[value=queue]")
     expect(page).to_have_url(re.compile(r"/runs/new/review/$"))
-    expect(page.locator("#field-worker_config .error")).to_contain_text("Invalid JSON at line 1")
+    expect(page.locator("#field-worker_config .error")).to_contain_text("worker_config, line 1: invalid JSON")
     shot(page, "review-invalid-json")
     page.goto("/runs/")
     expect(page.locator("main")).not_to_contain_text("Bob's pets")

@@ -97,7 +97,7 @@ def test_edited_json_is_validated_by_the_engine_before_queueing(alice_client, da
     assert "stoping_condition: unknown key" in page and "did you mean stopping_condition" in page
     assert not Run.objects.exists()
     response = alice_client.post("/runs/new/review/", {"worker_config": "{\n  \"method\": ", "lightly_config": "{}", "action": "queue"})
-    assert "Invalid JSON at line 2" in response.content.decode()
+    assert "worker_config, line 2: invalid JSON" in response.content.decode()
     assert not Run.objects.exists()
 
 

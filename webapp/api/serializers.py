@@ -9,6 +9,7 @@ from rest_framework import serializers
 from ..datasets.models import Dataset, PredictionTask, Tag, Upload
 from ..datasets.services import check_name_free
 from ..runs.models import Run, RunSample
+from .parsers import JSONDocumentField
 
 DATASOURCE_KEYS = {
     Dataset.LOCAL: ("path",),
@@ -138,9 +139,9 @@ class UploadFilesSerializer(serializers.Serializer):
 
 class RunCreateSerializer(serializers.Serializer):
     dataset = serializers.IntegerField(help_text="the id of one of your datasets")
-    worker_config = serializers.JSONField(required=False, allow_null=True, help_text="the Lightly worker config (SPEC §3)")
-    lightly_config = serializers.JSONField(required=False, allow_null=True, help_text="lightly.* settings: loader, model, trainer, collate, ...")
-    selection_config = serializers.JSONField(required=False, allow_null=True, help_text="n_samples/proportion_samples and strategies")
+    worker_config = JSONDocumentField(required=False, allow_null=True, help_text="the Lightly worker config (SPEC §3)")
+    lightly_config = JSONDocumentField(required=False, allow_null=True, help_text="lightly.* settings: loader, model, trainer, collate, ...")
+    selection_config = JSONDocumentField(required=False, allow_null=True, help_text="n_samples/proportion_samples and strategies")
 
 
 class RunSerializer(serializers.ModelSerializer):

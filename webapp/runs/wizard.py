@@ -7,12 +7,13 @@ from :func:`build_configs` as editable JSON, and the engine validates them befor
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from django import forms
 
 from selection_engine.config.documents import MAX_INPUT_SIZE, MAX_NUM_FTRS, MODEL_NAMES
+from selection_engine.errors import InputError
+from selection_engine.formats.jsondoc import parse_json
 from selection_engine.scoring import SCORE_NAMES
 
 from ..datasets.models import Dataset
@@ -204,9 +205,9 @@ class ReviewStep(forms.Form):
                 data[name] = None
                 continue
             try:
-                data[name] = json.loads(text)
-            except json.JSONDecodeError as exc:
-                self.add_error(name, f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.")
+                data[name] = parse_json(text, name)  # depth, NaN/Infinity checked: never a 500
+            except InputError as exc:
+                self.add_error(name, f"{exc}.")
                 continue
             if not isinstance(data[name], dict):
                 self.add_error(name, "Must be a JSON object ({...}).")
