@@ -236,3 +236,34 @@ def test_the_gunicorn_command_names_a_control_socket_per_machine_and_port_in_the
     monkeypatch.undo()
     settings.DATA_DIR = tmp_path / ("d" * 120)  # too long for a Unix socket: none, rather than the shared one
     assert "--no-control-socket" in gunicorn_command("127.0.0.1", 8001, 10)
+
+
+def test_serve_killed_outright_takes_what_it_started_with_it(world):
+    """SIGKILL (the OOM killer, ``kill -9``) gives serve no chance to stop its children: the kernel
+    tells them (PR_SET_PDEATHSIG), and they stop their own processes."""
+    env, data_dir, _ = world
+    instance = Serve(env, data_dir)
+    started: dict[int, str] = {}
+    try:
+        started = _started(instance)
+        seconds, left = instance.stop_and_collect(started, signal.SIGKILL)
+        assert not left, f"still running {seconds:.1f} s after serve was killed: {left}"
+    finally:
+        instance.kill_everything(started)
+
+
+def test_a_worker_that_dies_on_its_own_stops_serve_with_a_failure_a_supervisor_sees(world):
+    env, data_dir, _ = world
+    instance = Serve(env, data_dir)
+    started: dict[int, str] = {}
+    try:
+        started = _started(instance)
+        cluster = next(pid for pid, command in alive(started).items()
+                       if "qcluster" in command and _proc(pid)[0] == instance.process.pid)
+        os.kill(cluster, signal.SIGKILL)
+        seconds, left = instance.stop_and_collect(started, 0)  # signal 0: only wait
+        assert not left, f"still running {seconds:.1f} s after the worker died: {left}"
+        assert instance.process.returncode == 1
+        assert "The worker exited on its own (code -9); everything was stopped." in instance.log.read_text()
+    finally:
+        instance.kill_everything(started)

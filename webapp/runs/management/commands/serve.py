@@ -46,6 +46,21 @@ def gunicorn_command(host: str, port: int, stop_timeout: float) -> list[str]:
     ]
 
 
+def _die_with_parent() -> None:
+    """In a child, before it runs: on Linux, ask the kernel to SIGTERM it when ``serve`` dies, even
+    by SIGKILL (which no handler of ours sees), so the child then stops its own processes."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _start(command: list[str]) -> subprocess.Popen:
+    """A child in a session (and process group) of its own that dies with ``serve``."""
+    return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent)
+
+
 def _has_exited(child: subprocess.Popen) -> bool:
     """Has ``child`` exited? Unlike ``poll()`` it leaves the zombie unreaped, so its pid, and the
     process group named after it, cannot be reused by another process before we kill the group."""
@@ -98,12 +113,8 @@ class Command(BaseCommand):
         children: dict[str, subprocess.Popen] = {}
         try:
             if not no_worker:
-                children["worker"] = subprocess.Popen(
-                    [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, start_new_session=True
-                )
-            children["web server"] = subprocess.Popen(
-                gunicorn_command(host, port, stop_timeout), cwd=settings.BASE_DIR, start_new_session=True
-            )
+                children["worker"] = _start([sys.executable, "manage.py", "qcluster"])
+            children["web server"] = _start(gunicorn_command(host, port, stop_timeout))
             url = f"http://{host}:{port}/"
             if self._wait_until_up(url + "healthz", children["web server"], stopping):
                 self.stdout.write(self.style.SUCCESS(f"Winnow is running at {url}  (Ctrl-C stops it)"))
@@ -113,10 +124,10 @@ class Command(BaseCommand):
             exited = {name for name, child in children.items() if _has_exited(child)}
         finally:
             stop_children(children, stop_timeout)
-        for name in sorted(exited):
-            code = children[name].returncode
-            if code not in (0, -signal.SIGTERM, -signal.SIGINT):
-                self.stderr.write(f"The {name} exited with code {code}; everything was stopped.")
+        if exited and not stopping:  # not a requested stop: say which and why, and exit non-zero
+            for name in sorted(exited):  # so that a supervisor (systemd, docker) restarts us
+                self.stderr.write(f"The {name} exited on its own (code {children[name].returncode}); everything was stopped.")
+            sys.exit(1)
 
     @staticmethod
     def _wait_until_up(url: str, server: subprocess.Popen, stopping: list[int], seconds: float = 60) -> bool:
