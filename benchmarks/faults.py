@@ -75,7 +75,7 @@ def wait_finished(live: Live, run: int, timeout: float = 300) -> dict:
 
 def processes(live: Live, word: str) -> list[int]:
     found = []
-    for pid in live.leftovers():
+    for pid in live.descendants():
         with contextlib.suppress(OSError):
             if word in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode():
                 found.append(pid)
@@ -106,7 +106,8 @@ def worker_killed(live: Live) -> None:
             os.kill(pid, signal.SIGKILL)
     # serve notices its worker is gone and stops everything; a supervisor would start it again
     live.process.wait(timeout=60)
-    say(fault, f"serve exited with {live.process.returncode} once its worker died", True)
+    say(fault, f"serve exited with status {live.process.returncode} once its worker died (1 tells a supervisor to restart it)",
+        live.process.returncode == 1)
     live.kill_session()
     live.start()
     state = wait(lambda: (s := run_state(live, run))["state"] != "running" and s, STALE_SECONDS * 4)

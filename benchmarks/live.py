@@ -79,36 +79,51 @@ class Live:
             time.sleep(0.5)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> float:
-        """Signal the server and wait for it; seconds it took. Whatever of its process group is
-        left after ``timeout`` is killed (and reported by the caller through ``leftovers``)."""
+        """Signal the server and wait until it and every process it started are gone (at most
+        ``timeout`` seconds); the seconds it took. ``leftovers`` then lists what outlived it."""
         if self.process is None:
             return 0.0
+        self._stopped_from = self.descendants()
         started = time.monotonic()
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        took = time.monotonic() - started
-        return took
+        deadline = started + timeout
+        while time.monotonic() < deadline and (self.process.poll() is None or self.leftovers()):
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    def descendants(self) -> dict[int, str]:
+        """Every live process below the server: {pid: start time} (which tells a reused pid apart)."""
+        table = {}
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z":
+                    table[int(entry.name)] = (int(fields[1]), fields[19])
+        found, frontier = {}, [self.process.pid] if self.process else []
+        while frontier:
+            parent = frontier.pop()
+            for pid, (ppid, started) in table.items():
+                if ppid == parent and pid not in found:
+                    found[pid] = started
+                    frontier.append(pid)
+        return found
 
     def leftovers(self) -> list[int]:
-        """Processes of the server's session still alive (its children that outlived it)."""
-        if self.process is None:
-            return []
-        alive = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError, ValueError):
-                stat = (entry / "stat").read_text()
-                fields = stat[stat.rindex(")") + 2:].split()
-                if int(fields[3]) == self.process.pid and fields[0] != "Z":  # session id, state
-                    alive.append(int(entry.name))
-        return alive
+        """Processes the server had started before ``stop`` that are still alive."""
+        left = []
+        for pid, started in getattr(self, "_stopped_from", {}).items():
+            with contextlib.suppress(OSError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z" and fields[19] == started:
+                    left.append(pid)
+        return left
 
     def kill_session(self) -> None:
+        """SIGKILL whatever is left of the server and what it started."""
+        for pid in [*self.leftovers(), *self.descendants()]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)

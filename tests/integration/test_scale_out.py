@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,22 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import PG, POSTGRES_URL, REDIS, reachable
+
 REPO = Path(__file__).resolve().parents[2]
-PG = ("127.0.0.1", 5432)
-REDIS = ("127.0.0.1", 6379)
-
-
-def _reachable(address) -> bool:
-    try:
-        socket.create_connection(address, timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 pytestmark = [
-    pytest.mark.skipif(not _reachable(PG), reason="PostgreSQL not reachable on 127.0.0.1:5432 — scale-out tests NOT run"),
-    pytest.mark.skipif(not _reachable(REDIS), reason="Redis not reachable on 127.0.0.1:6379 — scale-out tests NOT run"),
+    pytest.mark.skipif(not reachable(PG), reason="PostgreSQL not reachable on 127.0.0.1:5432 — scale-out tests NOT run"),
+    pytest.mark.skipif(not reachable(REDIS), reason="Redis not reachable on 127.0.0.1:6379 — scale-out tests NOT run"),
     pytest.mark.timeout(600),
 ]
 
@@ -46,7 +37,7 @@ def deployment(tmp_path_factory):
     import psycopg
 
     name = f"winnow_it_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     data = tmp_path_factory.mktemp("deployment")
     roots = data / "datasources"
@@ -54,7 +45,7 @@ def deployment(tmp_path_factory):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+        "DATABASE_URL": f"{POSTGRES_URL}/{name}",
         "WINNOW_BROKER": "redis://127.0.0.1:6379/13",
         "WINNOW_DATA_DIR": str(data),
         "WINNOW_DATASOURCE_ROOTS": str(roots),
@@ -67,7 +58,7 @@ def deployment(tmp_path_factory):
     subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=REPO, env=env, check=True)
     yield env, roots
     redis.from_url(env["WINNOW_BROKER"]).flushdb()
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{POSTGRES_URL}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -11,7 +11,6 @@ tests/security/test_query_parameters.py``.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,25 +19,18 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.services import PG, POSTGRES_URL, reachable
+
 REPO = Path(__file__).resolve().parents[2]
-PG = ("127.0.0.1", 5432)
 MODULES = ["tests/security/test_names.py", "tests/security/test_query_parameters.py"]
 
 
-def _reachable(address) -> bool:
-    try:
-        socket.create_connection(address, timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.mark.timeout(900)
-@pytest.mark.skipif(not _reachable(PG), reason="PostgreSQL not reachable on 127.0.0.1:5432 — name and query-parameter checks NOT run on PostgreSQL")
+@pytest.mark.skipif(not reachable(PG), reason="PostgreSQL not reachable on 127.0.0.1:5432 — name and query-parameter checks NOT run on PostgreSQL")
 def test_names_and_query_parameters_hold_on_postgresql():
     if connection.vendor == "postgresql":
         pytest.skip("this suite already runs on PostgreSQL: the modules run here directly")
-    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/winnow_security_{uuid.uuid4().hex[:8]}"}
+    env = {**os.environ, "DATABASE_URL": f"{POSTGRES_URL}/winnow_security_{uuid.uuid4().hex[:8]}"}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", *MODULES, "-q", "-p", "no:cacheprovider"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=880,
