@@ -74,3 +74,20 @@ def test_a_run_that_fills_the_disk_fails_saying_so(dataset, alice, monkeypatch):
     assert run.state == Run.FAILED
     assert "storage filled up" in run.error and "No space left on device" in run.error
     assert not run.error.startswith("Internal error")
+
+
+def test_pages_that_sweep_stale_runs_still_answer_when_the_sweep_cannot_write(alice_client, alice_api, dataset, alice):
+    """On a full disk the worker's heartbeats stop too, so its run looks stale to every page that
+    sweeps while it reads; the sweep waits for space, the reads answer."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    old = timezone.now() - timedelta(hours=1)
+    Run.objects.filter(pk=run.pk).update(state=Run.RUNNING, heartbeat_at=old, started_at=old)
+    with database_full():
+        assert alice_api.get(f"/api/v1/runs/{run.pk}/").json()["state"] == "running"
+        assert alice_client.get(f"/runs/{run.pk}/status.json").json()["state"] == "running"
+        assert alice_client.get("/runs/").status_code == 200
+    assert alice_client.get(f"/runs/{run.pk}/status.json").json()["state"] == "failed"  # once space is back

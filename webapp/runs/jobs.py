@@ -9,13 +9,16 @@ running, ``progress.RunProgress`` writes the progress fields; ``status`` is what
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 #: Lines of the log shown on a job's page and in its JSON status.
 LOG_TAIL_LINES = 400
@@ -130,13 +133,18 @@ def fail_stale(model: type[BackgroundJob], retry: str) -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUN_SECONDS)
     failed = 0
     for job in model.objects.filter(state=model.RUNNING, heartbeat_at__lt=cutoff):
-        failed += model.objects.filter(pk=job.pk, state=model.RUNNING, heartbeat_at__lt=cutoff).update(
-            state=model.FAILED,
-            finished_at=timezone.now(),
-            error=(
-                f"The worker on {job.worker_host or 'an unknown host'} stopped responding during stage "
-                f"'{job.stage}' (last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC): it was stopped or "
-                f"crashed. {retry}"
-            ),
-        )
+        try:  # pages sweep as they read: a sweep that cannot write (a full disk) must not fail the read
+            with transaction.atomic():
+                failed += model.objects.filter(pk=job.pk, state=model.RUNNING, heartbeat_at__lt=cutoff).update(
+                    state=model.FAILED,
+                    finished_at=timezone.now(),
+                    error=(
+                        f"The worker on {job.worker_host or 'an unknown host'} stopped responding during stage "
+                        f"'{job.stage}' (last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC): it was stopped "
+                        f"or crashed. {retry}"
+                    ),
+                )
+        except DatabaseError as exc:
+            log.warning("could not fail the stale %s %s yet: %s", model._meta.verbose_name, job.pk, exc)
+            break
     return failed
