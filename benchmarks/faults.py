@@ -162,11 +162,7 @@ def disk_full(live: Live) -> None:
         with contextlib.suppress(OSError), open(filler, "ab", buffering=0) as handle:
             while True:
                 handle.write(b"\0" * size)
-    client = live.client("alice")
-    with contextlib.suppress(Exception):
-        client.cancel_run(run)
-    state = wait_finished(live, run, timeout=120)
-    say(fault, f"the running run: {state['state']} — {state['error'][:140]}", state["state"] in ("failed", "canceled"))
+    time.sleep(STALE_SECONDS * 2)  # long enough for missed heartbeats to look like a dead worker
     session = requests.Session()
     session.headers["Authorization"] = f"Token {live.tokens['alice']}"
     dataset = live.dataset_ids["alice"]
@@ -181,6 +177,13 @@ def disk_full(live: Live) -> None:
         say(fault, f"{name} on a full disk: HTTP {response.status_code} {response.text[:120]!r}", response.status_code < 500 or response.status_code == 507)
     queued = checks["POST run"].json().get("id") if checks["POST run"].status_code == 201 else None
     filler.unlink()
+    # The training run writes nothing until it ends, so it may still be running; a stuck one (its
+    # heartbeats could not be written, e.g. SQLite on the full disk) is failed by the sweep now.
+    with contextlib.suppress(Exception):
+        live.client("alice").cancel_run(run)
+    state = wait_finished(live, run, timeout=STALE_SECONDS * 4)
+    say(fault, f"the run that was training, once space is back: {state['state']} — {state['error'][:140]}",
+        state["state"] in ("failed", "canceled"))
     if queued:
         state = wait_finished(live, queued)
         say(fault, f"the run queued on the full disk, once space is back: {state['state']} {state['error'][:100]}", state["state"] in ("completed", "failed"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
 
 from django.db import DatabaseError
 from django.http import JsonResponse
@@ -31,7 +32,8 @@ def is_storage_full(exc: BaseException | None) -> bool:
             return True
         if getattr(exc, "sqlstate", None) == "53100" or getattr(exc, "pgcode", None) == "53100":
             return True
-        if isinstance(exc, DatabaseError) and any(text in str(exc).lower() for text in _FULL_TEXTS):
+        # a database's message, or shutil.copytree's Error (a list of messages, errno lost)
+        if isinstance(exc, (DatabaseError, shutil.Error)) and any(text in str(exc).lower() for text in _FULL_TEXTS):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False

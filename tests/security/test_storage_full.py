@@ -91,3 +91,24 @@ def test_pages_that_sweep_stale_runs_still_answer_when_the_sweep_cannot_write(al
         assert alice_client.get(f"/runs/{run.pk}/status.json").json()["state"] == "running"
         assert alice_client.get("/runs/").status_code == 200
     assert alice_client.get(f"/runs/{run.pk}/status.json").json()["state"] == "failed"  # once space is back
+
+
+def test_an_upload_on_a_full_data_disk_is_a_507_and_keeps_the_stored_predictions(alice_api, dataset, monkeypatch):
+    """The upload copies the stored files to a staging folder first; on a full disk that copy fails
+    with shutil's own Error, whose errno is lost in a list of messages."""
+    import shutil
+
+    from webapp.datasets import uploads
+
+    stored = sorted(p.relative_to(dataset.uploads_dir) for p in dataset.uploads_dir.rglob("*"))
+
+    def copy_fails(src, dst, **kwargs):
+        raise shutil.Error([(str(src), str(dst), f"[Errno 28] No space left on device: '{src}' -> '{dst}'")])
+
+    monkeypatch.setattr(uploads.shutil, "copytree", copy_fails)
+    response = alice_api.post(f"/api/v1/datasets/{dataset.pk}/uploads/",
+                              {"files": {".lightly/metadata/schema.json": []}}, format="json")
+    assert response.status_code == 507, response.content
+    assert "storage is full" in response.json()["detail"]
+    assert sorted(p.relative_to(dataset.uploads_dir) for p in dataset.uploads_dir.rglob("*")) == stored
+    assert not list(dataset.uploads_dir.parent.glob("*.staging-*"))
