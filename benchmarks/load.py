@@ -165,6 +165,10 @@ def main() -> None:
             users = prepare(live)
             tally, seconds = hammer(live, users, args.clients, args.requests)
             report(database, args.clients, tally, seconds)
+            server_errors = [line for line in live.log.read_text(errors="replace").splitlines()
+                             if any(mark in line for mark in ("[ERROR]", "[CRITICAL]", "[WARNING]", "Traceback"))]
+            for line in server_errors[:10]:
+                print("  server log:", line)
             failed |= bool(tally.errors)
     sys.exit(1 if failed else 0)
 
