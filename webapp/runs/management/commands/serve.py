@@ -116,7 +116,10 @@ class Command(BaseCommand):
                 children["worker"] = _start([sys.executable, "manage.py", "qcluster"])
             children["web server"] = _start(gunicorn_command(host, port, stop_timeout))
             url = f"http://{host}:{port}/"
-            if self._wait_until_up(url + "healthz", children["web server"], stopping):
+            # A wildcard address is not a host to ask: its Host header ("0.0.0.0:8000") is not in
+            # ALLOWED_HOSTS, so the probe would get 400s (and log a traceback each) for a minute.
+            probe = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, host)
+            if self._wait_until_up(f"http://{probe}:{port}/healthz", children["web server"], stopping):
                 self.stdout.write(self.style.SUCCESS(f"Winnow is running at {url}  (Ctrl-C stops it)"))
             while not stopping and not any(_has_exited(child) for child in children.values()):
                 time.sleep(0.2)
