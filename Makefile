@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean image image-test
 
 install: $(STAMP)
 
@@ -39,6 +39,16 @@ lint: install
 	$(BIN)/python -m compileall -q selection_engine webapp tests benchmarks
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The container image (Dockerfile) built with buildah on a debootstrapped Debian base: for build
+# machines without a Docker engine or a registry of base images (elsewhere: `docker build .`).
+image:
+	scripts/build-image-locally
+
+# Builds the image, then runs inside it: winnow --help, the Lightly worker's step-3 coral command
+# on the three mount points, and the web role's /healthz and login page.
+image-test: image
+	scripts/image-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts
