@@ -181,13 +181,7 @@ class EndpointPolicy:
     def check_request(self, url: str) -> None:
         """The same check for the URL of one request (a path and query after the endpoint)."""
         parts = urlsplit(url)
-        endpoint = f"{parts.scheme}://{parts.netloc}"
-        try:
-            scheme, host, port = _split(endpoint)
-        except ValueError as exc:
-            raise ConfigError(_KEY, f"{endpoint} {exc}") from None
-        assert scheme is not None and port is not None
-        self._check(endpoint, scheme, host, port)
+        self.check(f"{parts.scheme}://{parts.netloc}")
 
     def _check(self, shown: str, scheme: str, host: str, port: int) -> None:
         for entry in self._listed:
