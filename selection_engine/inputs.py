@@ -13,11 +13,12 @@ import pandas as pd
 
 from .config import RunConfig
 from .config.paths import path_of
+from .config.tasks import score_column
 from .errors import ConfigError, InputError
 from .formats.embeddings import EmbeddingTable, normalize, read_embeddings
 from .formats.predictions import LoadedPredictions, load_predictions
 from .progress import Reporter
-from .scoring import SCORE_NAMES, compute_scores
+from .scoring import compute_scores
 from .selection import ClassCounts
 from .sources import Source
 
@@ -42,27 +43,6 @@ def load_valid_predictions(
     return loaded
 
 
-def check_score_names(config: RunConfig, predictions: LoadedPredictions | None) -> None:
-    """Every SCORES input naming a task must name an existing task and one of its scores."""
-    tasks = predictions.schemas if predictions is not None else {}
-    for i, spec in enumerate(config.selection.strategies):
-        task, score = spec.input.task, spec.input.score
-        if spec.input.type not in ("SCORES", "PREDICTIONS") or not task:
-            continue
-        legacy = not config.explicit_selection
-        task_key = "active_learning.task_name" if legacy else f"selection_config.strategies[{i}].input.task"
-        if task not in tasks:
-            available = ", ".join(sorted(tasks)) or "none (no .lightly/predictions/tasks.json in the datasource)"
-            raise ConfigError(task_key, f"unknown task {task!r}; tasks: {available}")
-        if spec.input.type == "SCORES":
-            valid = SCORE_NAMES[tasks[task].task_type]
-            if score not in valid:
-                score_key = "active_learning.score_name" if legacy else f"selection_config.strategies[{i}].input.score"
-                raise ConfigError(
-                    score_key, f"{tasks[task].task_type} task {task!r} has no score {score!r}; valid: {', '.join(valid)}"
-                )
-
-
 def prediction_scores(config: RunConfig, predictions: LoadedPredictions, filenames: list[str]):
     """(scores {"task/score": (N,)}, class counts per task) over ``filenames``."""
     scores: dict[str, np.ndarray] = {}
@@ -70,7 +50,7 @@ def prediction_scores(config: RunConfig, predictions: LoadedPredictions, filenam
     for task in predictions.schemas:
         parsed = predictions.task(task, filenames)
         for name, values in compute_scores(parsed, config.worker.scorer_config).items():
-            scores[f"{task}/{name}"] = values
+            scores[score_column(task, name)] = values
         counts = np.zeros((len(filenames), parsed.schema.n_categories))
         np.add.at(counts, (parsed.image_index, parsed.category_index), 1.0)
         classes[task] = ClassCounts(counts, list(parsed.schema.category_names))

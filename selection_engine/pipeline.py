@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import checks, inputs, outputs
 from .config import RunConfig
+from .config.tasks import check_task_inputs
 from .datapool import Datapool, load_datapool
 from .errors import ConfigError, InputError, WinnowError
 from .formats.embeddings import EmbeddingTable, normalize, write_embeddings
@@ -107,7 +108,9 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
 
             predictions = inputs.load_valid_predictions(config, source, samples.filenames, samples.all_images, reporter)
             metadata_fields, user_metadata = read_metadata(source, samples.filenames, reporter, known_images=samples.all_images)
-        inputs.check_score_names(config, predictions)
+        check_task_inputs(
+            config.selection, predictions.task_types() if predictions else {}, legacy=not config.explicit_selection
+        )
     files_seen = len(samples.filenames)
 
     if source is not None and worker.enable_corruptness_check:

@@ -47,6 +47,32 @@ def at_most(key: str, value: float, limit: float, why: str) -> None:
         raise ConfigError(key, f"at most {limit:,} ({why}), got {value:,}")
 
 
+@dataclass(frozen=True)
+class SampleCount:
+    """What ``n_samples`` asks for: a ``count``, a ``fraction`` of the candidates, or neither."""
+
+    count: int | None = None
+    fraction: float | None = None
+
+
+def count_or_fraction(n: int | float, key: str = "stopping_condition.n_samples") -> SampleCount:
+    """How ``n_samples`` is read, as the Lightly worker reads it: -1 is inactive, a float in
+    (0, 1] a fraction of the candidates, an integer (or a whole float) >= 1 a count.
+
+    Raises a ConfigError naming ``key`` for anything else (0, negative values, 2.5, too large).
+    """
+    if n == -1:
+        return SampleCount()
+    if isinstance(n, float) and 0 < n <= 1:
+        return SampleCount(fraction=n)
+    if isinstance(n, float) and not n.is_integer():
+        raise ConfigError(key, f"a float must be a fraction in (0, 1], got {n}; use an integer for a count")
+    if n <= 0:
+        raise ConfigError(key, f"must be -1 (inactive) or positive, got {n}")
+    at_most(key, n, MAX_COUNT, "no run holds more images")
+    return SampleCount(count=int(n))
+
+
 @dataclass
 class StoppingCondition:
     #: -1 = inactive; an int >= 1 is a count, a float in (0, 1] a fraction of the candidates.
@@ -114,16 +140,7 @@ class WorkerConfig:
             raise ConfigError(
                 "invalid_predictions", f"must be fail or skip, got {self.invalid_predictions!r}"
             )
-        n = self.stopping_condition.n_samples
-        if n != -1:
-            if isinstance(n, float) and not (0 < n <= 1) and not n.is_integer():
-                raise ConfigError(
-                    "stopping_condition.n_samples",
-                    f"a float must be a fraction in (0, 1], got {n}; use an integer for a count",
-                )
-            if n <= 0:
-                raise ConfigError("stopping_condition.n_samples", f"must be -1 (inactive) or positive, got {n}")
-            at_most("stopping_condition.n_samples", n, MAX_COUNT, "no run holds more images")
+        count_or_fraction(self.stopping_condition.n_samples)
         d = self.stopping_condition.min_distance
         if d != -1 and d < 0:
             raise ConfigError("stopping_condition.min_distance", f"must be -1 (inactive) or >= 0, got {d}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from .documents import MAX_COUNT, WorkerConfig, at_most
+from .documents import MAX_COUNT, WorkerConfig, at_most, count_or_fraction
 from .typed import build
 
 #: Which strategies each input type can feed, and why the others cannot. METADATA is checked
@@ -224,14 +224,9 @@ def from_legacy(worker: WorkerConfig) -> SelectionConfig:
     typicality while labels are few (``COLD_START``) + WEIGHTS on the active-learning score, or
     that DIVERSITY alone when there are no scores yet; random = WEIGHTS on uniform random scores.
     """
-    n = worker.stopping_condition.n_samples
+    wanted = count_or_fraction(worker.stopping_condition.n_samples)
     distance = worker.stopping_condition.min_distance
-    config = SelectionConfig()
-    if n != -1:
-        if isinstance(n, float) and n <= 1:
-            config.proportion_samples = n
-        else:
-            config.n_samples = int(n)
+    config = SelectionConfig(n_samples=wanted.count, proportion_samples=wanted.fraction)
     diversity = SelectionStrategy(
         type="DIVERSITY",
         stopping_condition_minimum_distance=None if distance == -1 else distance,

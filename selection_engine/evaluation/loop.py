@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..config.selection import SelectionConfig
+from ..config.tasks import score_column
 from ..scoring import CLASSIFICATION_SCORE_NAMES, uncertainty_scores
 from ..selection import ClassCounts, SelectionData, build_objectives, select, typicality
 
@@ -78,7 +79,7 @@ def engine_selector(config: SelectionConfig) -> Selector:
         scores = uncertainty_scores(state.probabilities)
         for task in {s.input.task for s in config.strategies if s.input.task} | {TASK}:
             data.class_counts[task] = ClassCounts(predicted, names)
-            data.scores.update({f"{task}/{name}": scores[name] for name in CLASSIFICATION_SCORE_NAMES})
+            data.scores.update({score_column(task, name): scores[name] for name in CLASSIFICATION_SCORE_NAMES})
         candidates = np.ones(n, dtype=bool)
         candidates[state.labeled] = False
         objectives = build_objectives(round_config, data, candidates, seed=int(state.rng.integers(1 << 31)))

@@ -104,6 +104,10 @@ class LoadedPredictions:
     def coverage(self, task: str) -> int:
         return len(self.files.get(task, {}))
 
+    def task_types(self) -> dict[str, str]:
+        """{task name: task_type}, what :func:`~selection_engine.config.tasks.check_task_inputs` reads."""
+        return {name: schema.task_type for name, schema in self.schemas.items()}
+
     def task(self, name: str, filenames: list[str]) -> TaskPredictions:
         """Assemble one task over ``filenames`` (in that order) as flat arrays."""
         schema = self.schemas[name]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..config.selection import COLD_START, SelectionConfig, StrategySpec
+from ..config.tasks import score_column, scores_input_column
 from ..errors import ConfigError
 from .typicality import cold_start_exponent
 
@@ -104,11 +105,11 @@ def input_name(spec: StrategySpec) -> str:
     """How an input is named in outputs: a CSV column, ``task/score``, a metadata key, a task."""
     given = spec.input
     if given.type == "SCORES":
-        return given.column or f"{given.task}/{given.score}"
+        return scores_input_column(spec)
     if given.type == "METADATA":
         return given.key
     if given.type == "PREDICTIONS":
-        return f"{given.task}/{given.name}"
+        return score_column(given.task, given.name)
     if given.type == "RANDOM":
         return "random"
     if given.type == "TYPICALITY":

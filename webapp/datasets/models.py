@@ -85,9 +85,9 @@ class PredictionTask(models.Model):
 
     @property
     def score_names(self) -> tuple[str, ...]:
-        from selection_engine.scoring import SCORE_NAMES
+        from selection_engine.config.tasks import score_names
 
-        return SCORE_NAMES.get(self.task_type, ())
+        return score_names(self.task_type)
 
 
 class Upload(models.Model):

@@ -16,6 +16,7 @@ from django.db.models import F, FloatField, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from selection_engine.config.tasks import task_of_column
 from selection_engine.errors import InputError
 from selection_engine.formats.jsondoc import parse_json
 
@@ -216,9 +217,7 @@ def page(run: Run, query: GalleryQuery, size: int = PAGE_SIZE) -> Page:
 
 def classes_of(run: Run) -> list[str]:
     """The classes of the run's primary task, from the dataset's task list."""
-    from ..runs.results import primary_task
-
-    task = primary_task(run)
+    task = task_of_column(run.primary_score)
     found = run.dataset.tasks.filter(name=task).first() if task else None
     return list(found.categories) if found else []
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
+from selection_engine.config.tasks import task_of_column
 from selection_engine.fileio import atomic_write
 
 from .models import Run, RunSample
@@ -50,17 +51,13 @@ def _read(path: Path, **kwargs) -> pd.DataFrame:
     return pd.read_csv(path, **kwargs) if path.exists() else pd.DataFrame()
 
 
-def primary_task(run: Run) -> str:
-    return run.primary_score.split("/", 1)[0] if "/" in run.primary_score else ""
-
-
 def load_samples(run: Run, run_dir: Path) -> list[RunSample]:
     """One unsaved RunSample per sample of the run (selected first, by rank)."""
     selected = _read(run_dir / "data/selected_samples.csv")
     removed = _read(run_dir / "removed_samples.csv", keep_default_na=False, na_values={"distance": [""]})
     scores = _rows(_read(run_dir / "data/scores.csv"))
     metadata = _rows(_read(run_dir / "data/metadata.csv"))
-    task = primary_task(run)
+    task = task_of_column(run.primary_score)
     classes_frame = _read(run_dir / "data/classes.csv", dtype=str, keep_default_na=False)  # class "3" is text
     classes = dict(zip(classes_frame["filenames"], classes_frame[task])) if task and task in classes_frame else {}
     rows, xy = _embedding_map(run_dir)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from selection_engine.config import RunConfig, resolve
 from selection_engine.config.paths import config_paths
+from selection_engine.config.tasks import check_task_inputs, primary_score
 from selection_engine.errors import ConfigError, InputError
 from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
@@ -90,19 +91,12 @@ def confine_paths(config: RunConfig, user) -> None:
 
 
 def _check_tasks(config: RunConfig, dataset) -> None:
-    tasks = {t.name: t for t in dataset.tasks.all()}
-    available = ", ".join(sorted(tasks)) or "none: upload predictions on the dataset page first"
-    for i, spec in enumerate(config.selection.strategies):
-        task = spec.input.task
-        if spec.input.type not in ("SCORES", "PREDICTIONS") or not task:
-            continue
-        key = "active_learning.task_name" if not config.explicit_selection else f"selection_config.strategies[{i}].input.task"
-        if task not in tasks:
-            raise ConfigError(key, f"dataset {dataset.name} has no task {task!r} (available: {available})")
-        score = spec.input.score
-        if spec.input.type == "SCORES" and score and score not in tasks[task].score_names:
-            key = "active_learning.score_name" if not config.explicit_selection else f"selection_config.strategies[{i}].input.score"
-            raise ConfigError(key, f"task {task} ({tasks[task].task_type}) has no score {score!r}; choose one of {', '.join(tasks[task].score_names)}")
+    """The engine's task/score rule, against the tasks of ``dataset`` in the database."""
+    check_task_inputs(
+        config.selection, {t.name: t.task_type for t in dataset.tasks.all()}, legacy=not config.explicit_selection,
+        unknown_task=lambda task, available: f"dataset {dataset.name} has no task {task!r} (available: {available})",
+        no_tasks="none: upload predictions on the dataset page first",
+    )
 
 
 def write_labeled_file(user, tag) -> str:
@@ -118,14 +112,6 @@ def write_labeled_file(user, tag) -> str:
     return relative
 
 
-def primary_score(config: RunConfig) -> str:
-    """The score column that orders the gallery: the first SCORES input of the selection."""
-    for spec in config.selection.strategies:
-        if spec.input.type == "SCORES":
-            return f"{spec.input.task}/{spec.input.score}" if spec.input.task else spec.input.column
-    return ""
-
-
 def schedule_run(user, dataset, worker_config=None, lightly_config=None, selection_config=None, rerun_of: Run | None = None) -> Run:
     """Validate and queue a run; raises ConfigError (nothing is saved then)."""
     if dataset.owner_id != user.pk:
@@ -138,7 +124,7 @@ def schedule_run(user, dataset, worker_config=None, lightly_config=None, selecti
             worker_config=worker_config or {},
             lightly_config=lightly_config or {},
             selection_config=selection_config or None,
-            primary_score=primary_score(config),
+            primary_score=primary_score(config.selection),
             rerun_of=rerun_of,
         )
         jobs.enqueue(run, "webapp.runs.tasks.execute_run")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django import forms
 
-from selection_engine.config.documents import MAX_INPUT_SIZE, MAX_NUM_FTRS, MODEL_NAMES
-from selection_engine.errors import InputError
+from selection_engine.config.documents import MAX_INPUT_SIZE, MAX_NUM_FTRS, MODEL_NAMES, count_or_fraction
+from selection_engine.config.tasks import check_score
+from selection_engine.errors import ConfigError, InputError
 from selection_engine.formats.jsondoc import parse_json
 from selection_engine.scoring import SCORE_NAMES
 
@@ -101,24 +102,35 @@ class TaskStep(forms.Form):
                     "or go back and choose coreset or random."
                 )
             self.add_error("task_name", "Choose the task whose predictions score the images.")
-        if task and data.get("score_name") not in self.tasks[task].score_names:
-            self.add_error("score_name", f"Task {task} ({self.tasks[task].task_type}) has the scores {', '.join(self.tasks[task].score_names)}.")
+        if task:
+            known = self.tasks[task]
+            try:
+                check_score(task, known.task_type, data.get("score_name") or "", key="score_name")
+            except ConfigError:
+                self.add_error("score_name", f"Task {task} ({known.task_type}) has the scores {', '.join(known.score_names)}.")
         return data
 
 
 def parse_n_samples(text: str) -> int | float | None:
+    """The stopping step's text as the number ``stopping_condition.n_samples`` takes, read by the
+    engine's :func:`count_or_fraction` (a whole number is a count, a float in (0, 1] a fraction)."""
     text = (text or "").strip()
     if not text:
         return None
     try:
-        value = float(text)
+        value: int | float = int(text)
     except ValueError:
-        raise forms.ValidationError(f"{text!r} is not a number: give a count (e.g. 100) or a fraction (e.g. 0.1).") from None
-    if value.is_integer() and value >= 1:
-        return int(value)
-    if 0 < value < 1:
-        return value
-    raise forms.ValidationError(f"{text} is neither a count >= 1 nor a fraction between 0 and 1.")
+        try:
+            value = float(text)
+        except ValueError:
+            raise forms.ValidationError(f"{text!r} is not a number: give a count (e.g. 100) or a fraction (e.g. 0.1).") from None
+    try:
+        if value <= 0:  # the engine's -1 ("inactive") is spelled as an empty field here
+            raise ConfigError("n_samples", "not positive")
+        count_or_fraction(value)
+    except ConfigError:
+        raise forms.ValidationError(f"{text} is neither a count >= 1 nor a fraction between 0 and 1.") from None
+    return value
 
 
 class StoppingStep(forms.Form):
@@ -248,10 +260,9 @@ def build_configs(answers: dict, dataset: Dataset) -> tuple[dict, dict, dict | N
             worker["active_learning"] = {"task_name": task_name, "score_name": score_name}
         return worker, lightly, None
     selection: dict = {}
-    if isinstance(n, float):
-        selection["proportion_samples"] = n
-    elif n is not None:
-        selection["n_samples"] = n
+    if n is not None:
+        wanted = count_or_fraction(n)
+        selection.update({k: v for k, v in (("n_samples", wanted.count), ("proportion_samples", wanted.fraction)) if v is not None})
     strategies = []
     if method.get("use_diversity"):
         diversity = {"type": "DIVERSITY"}
