@@ -16,15 +16,29 @@ from .overlay import OverlaySource
 from .s3 import S3Source
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "EndpointPolicy", "LocalSource", "OverlaySource", "S3Source", "Source", "is_image", "safe_relpath",
-    "source_from_spec",
+    "DATASOURCE_KEYS", "IMAGE_EXTENSIONS", "SECRET_KEYS", "EndpointPolicy", "LocalSource", "OverlaySource", "S3Source",
+    "Source", "datasource_keys", "is_image", "required_key", "safe_relpath", "source_from_spec",
 ]
 
-#: Keys of a datasource spec per type; the first ones listed are required.
-_SPEC_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "local": (("path",), ()),
-    "s3": (("bucket",), ("prefix", "endpoint_url", "region", "access_key_id", "secret_access_key")),
+#: Keys of a datasource spec per type, the required one first. The web app's model, forms and
+#: API fields follow this list.
+DATASOURCE_KEYS: dict[str, tuple[str, ...]] = {
+    "local": ("path",),
+    "s3": ("bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key"),
 }
+#: Keys that are never shown back to a user once stored.
+SECRET_KEYS = ("secret_access_key",)
+_SPEC_KEYS = {kind: (keys[:1], keys[1:]) for kind, keys in DATASOURCE_KEYS.items()}
+
+
+def datasource_keys() -> tuple[str, ...]:
+    """Every key of every datasource type, each once, in the order of :data:`DATASOURCE_KEYS`."""
+    return tuple(dict.fromkeys(key for keys in DATASOURCE_KEYS.values() for key in keys))
+
+
+def required_key(kind: str) -> str:
+    """The key a datasource of this type cannot do without (``path``, ``bucket``)."""
+    return DATASOURCE_KEYS[kind][0]
 
 
 def source_from_spec(spec: dict[str, Any], endpoint_policy: EndpointPolicy | None = None) -> Source:

@@ -6,16 +6,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from selection_engine.sources import DATASOURCE_KEYS, SECRET_KEYS, datasource_keys, required_key
+
 from ..datasets.models import Dataset, PredictionTask, Tag, Upload
 from ..datasets.services import check_name_free
 from ..runs.models import Run, RunSample
 from .parsers import JSONDocumentField
-
-DATASOURCE_KEYS = {
-    Dataset.LOCAL: ("path",),
-    Dataset.S3: ("bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key"),
-}
-
 
 class ErrorSerializer(serializers.Serializer):
     """Every error response: a message, and for bad input the problems by field or config key."""
@@ -33,16 +29,22 @@ class DatasourceSerializer(serializers.Serializer):
     The secret access key is write-only: it is never returned.
     """
 
-    type = serializers.ChoiceField(choices=[Dataset.LOCAL, Dataset.S3])
-    path = serializers.CharField(required=False, allow_blank=True, max_length=1000,
-                                 help_text="local: a folder under one of the deployment's datasource roots")
-    bucket = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    prefix = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    endpoint_url = serializers.CharField(required=False, allow_blank=True, max_length=500,
-                                         help_text="s3: empty for AWS, else the URL of MinIO and the like")
-    region = serializers.CharField(required=False, allow_blank=True, max_length=50)
-    access_key_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    secret_access_key = serializers.CharField(required=False, allow_blank=True, max_length=255, write_only=True)
+    #: What the API says of a key beyond the model's help text.
+    HELP = {
+        "path": "local: a folder under one of the deployment's datasource roots",
+        "endpoint_url": "s3: empty for AWS, else the URL of MinIO and the like",
+    }
+
+    def get_fields(self):
+        """``type``, then one text field per key of the engine's ``DATASOURCE_KEYS``, as long as
+        the model's column; the secrets are write-only."""
+        fields = {"type": serializers.ChoiceField(choices=list(DATASOURCE_KEYS))}
+        for key in datasource_keys():
+            fields[key] = serializers.CharField(
+                required=False, allow_blank=True, max_length=Dataset._meta.get_field(key).max_length,
+                write_only=key in SECRET_KEYS, **({"help_text": self.HELP[key]} if key in self.HELP else {}),
+            )
+        return fields
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and data.get("type") in DATASOURCE_KEYS:
@@ -55,15 +57,13 @@ class DatasourceSerializer(serializers.Serializer):
         kind = attrs.get("type")
         if kind is None:
             raise serializers.ValidationError({"type": "is required: local or s3"})
-        required = "path" if kind == Dataset.LOCAL else "bucket"
+        required = required_key(kind)
         if not (attrs.get(required) or "").strip():
             raise serializers.ValidationError({required: f"is required for a {kind} datasource"})
         return attrs
 
     def to_representation(self, dataset: Dataset) -> dict:
-        spec = dataset.datasource_spec()
-        spec.pop("secret_access_key", None)
-        return spec
+        return {key: value for key, value in dataset.datasource_spec().items() if key not in SECRET_KEYS}
 
 
 class PredictionTaskSerializer(serializers.ModelSerializer):

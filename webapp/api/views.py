@@ -88,17 +88,9 @@ def _datasource_errors(exc: DjangoValidationError) -> ValidationError:
 
 
 def _apply_datasource(dataset: Dataset, spec: dict) -> set[str]:
-    """Copy a validated datasource dict onto the dataset; the names of the fields that changed.
-
-    An S3 datasource given without its secret keeps the stored one (the API never returns it).
-    """
-    values = {"source_type": spec["type"], **{k: (spec.get(k) or "").strip() for k in dataset_services.SOURCE_FIELDS[1:]}}
-    if spec["type"] == Dataset.S3 and "secret_access_key" not in spec:
-        values["secret_access_key"] = dataset.secret_access_key
-    changed = {k for k, v in values.items() if getattr(dataset, k) != v}
-    for key, value in values.items():
-        setattr(dataset, key, value)
-    return changed
+    """Copy a validated datasource dict onto the dataset (the service keeps a secret sent blank
+    or left out: the API never returns it); the names of the fields that changed."""
+    return dataset_services.update_datasource(dataset, {"source_type": spec["type"], **spec})
 
 
 def _save(dataset: Dataset, changed: set[str] | None) -> Dataset:

@@ -1,30 +1,35 @@
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.core.exceptions import ValidationError
+
+from selection_engine.sources import SECRET_KEYS
 
 from . import services
 from .models import Dataset
 
 
 class DatasetForm(forms.ModelForm):
-    secret_access_key = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the stored key.",
-    )
+    """Name, description and datasource. The datasource fields are the engine's keys; they reach
+    the dataset through :func:`services.update_datasource` (:meth:`apply_datasource`), which
+    keeps a stored secret that is left blank."""
 
     class Meta:
         model = Dataset
-        fields = [
-            "name", "description", "source_type", "path",
-            "bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key",
-        ]
+        fields = ["name", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
-        self.stored_secret = self.instance.secret_access_key if self.instance.pk else ""
+        self.fields.update(copy.deepcopy(_SOURCE_FORM_FIELDS))
+        for name in SECRET_KEYS:
+            self.fields[name].widget = forms.PasswordInput(render_value=False)
+            self.fields[name].help_text = "Leave empty to keep the stored key."
+        if self.instance.pk:
+            self.initial.update({name: getattr(self.instance, name) for name in services.SOURCE_FIELDS if name not in SECRET_KEYS})
 
     def clean_name(self):
         try:
@@ -32,8 +37,13 @@ class DatasetForm(forms.ModelForm):
         except ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["name"]) from None
 
-    def clean_secret_access_key(self):
-        return self.cleaned_data.get("secret_access_key") or self.stored_secret
+    def apply_datasource(self, dataset: Dataset) -> set[str]:
+        """Put the submitted datasource on ``dataset``; the fields that changed."""
+        return services.update_datasource(dataset, {name: self.cleaned_data.get(name) for name in services.SOURCE_FIELDS})
+
+
+#: The datasource's form fields, made from the model's columns for the engine's keys.
+_SOURCE_FORM_FIELDS = forms.fields_for_model(Dataset, fields=services.SOURCE_FIELDS)
 
 
 class UploadForm(forms.Form):

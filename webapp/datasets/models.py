@@ -16,6 +16,7 @@ class Dataset(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     source_type = models.CharField(max_length=10, choices=SOURCE_TYPES, default=LOCAL)
+    # One column per key of the engine's sources.DATASOURCE_KEYS.
     # local
     path = models.CharField(max_length=1000, blank=True, help_text="A folder under one of the allowed roots.")
     # s3
@@ -39,17 +40,9 @@ class Dataset(models.Model):
 
     def datasource_spec(self) -> dict:
         """The engine's description of the datasource (``sources.source_from_spec``)."""
-        if self.source_type == self.LOCAL:
-            return {"type": "local", "path": self.path}
-        return {
-            "type": "s3",
-            "bucket": self.bucket,
-            "prefix": self.prefix,
-            "endpoint_url": self.endpoint_url,
-            "region": self.region,
-            "access_key_id": self.access_key_id,
-            "secret_access_key": self.secret_access_key,
-        }
+        from selection_engine.sources import DATASOURCE_KEYS
+
+        return {"type": self.source_type, **{key: getattr(self, key) for key in DATASOURCE_KEYS[self.source_type]}}
 
     @property
     def location(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +18,16 @@ from django.db import transaction
 
 from selection_engine.errors import WinnowError
 from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
-from selection_engine.sources import OverlaySource, Source, source_from_spec
+from selection_engine.sources import DATASOURCE_KEYS, SECRET_KEYS, OverlaySource, Source, datasource_keys, source_from_spec
 
 from ..validation import clean_name
 from .models import Dataset, PredictionTask
 
 logger = logging.getLogger(__name__)
 
-#: Datasource fields; editing any of them points the dataset at other images.
-SOURCE_FIELDS = ("source_type", "path", "bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key")
+#: Datasource fields (the engine's keys, and the type); editing any of them points the dataset
+#: at other images.
+SOURCE_FIELDS = ("source_type", *datasource_keys())
 
 
 def allowed_local_path(path: str) -> Path:
@@ -60,22 +62,40 @@ def check_name_free(owner, name: str, dataset_pk: int | None = None) -> str:
     return name
 
 
+def update_datasource(dataset: Dataset, values: Mapping[str, str | None]) -> set[str]:
+    """Copy a datasource a user sent (``source_type`` and the engine's datasource keys; a missing
+    key is blank) onto ``dataset``; the names of the fields that changed. Nothing is saved or
+    checked here (:func:`save_dataset` does both).
+
+    A blank secret keeps the stored one while the access key id stays set: forms never show a
+    stored secret and the API never returns it, so a user cannot send it back.
+    """
+    kind = values.get("source_type") or dataset.source_type
+    new = {"source_type": kind, **{key: (values.get(key) or "").strip() for key in datasource_keys()}}
+    for key in SECRET_KEYS:
+        if not new[key] and new["access_key_id"] and kind == dataset.source_type:
+            new[key] = getattr(dataset, key)
+    changed = {key for key, value in new.items() if getattr(dataset, key) != value}
+    for key, value in new.items():
+        setattr(dataset, key, value)
+    return changed
+
+
 def clean_datasource(dataset: Dataset) -> None:
     """Normalise and check the datasource fields of an unsaved or edited dataset."""
+    if dataset.source_type not in DATASOURCE_KEYS:
+        raise ValidationError({"source_type": f"Unknown datasource type {dataset.source_type!r}."})
+    for name in set(datasource_keys()) - set(DATASOURCE_KEYS[dataset.source_type]):
+        setattr(dataset, name, "")  # keys of the other types
     if dataset.source_type == Dataset.LOCAL:
         dataset.path = str(allowed_local_path(dataset.path))
-        for name in SOURCE_FIELDS[2:]:
-            setattr(dataset, name, "")
-    elif dataset.source_type == Dataset.S3:
-        dataset.path = ""
+    else:
         dataset.prefix = dataset.prefix.strip().strip("/")
         try:
             datasource(dataset)
         except WinnowError as exc:
             key = getattr(exc, "key", "").removeprefix("datasource.") or "bucket"
             raise ValidationError({key if key in SOURCE_FIELDS else "bucket": getattr(exc, "reason", str(exc))}) from None
-    else:
-        raise ValidationError({"source_type": f"Unknown datasource type {dataset.source_type!r}."})
 
 
 def datasource(dataset: Dataset) -> Source:

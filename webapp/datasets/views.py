@@ -22,10 +22,12 @@ def dataset_list(request):
 
 def _save(request, form: DatasetForm, template: str, context: dict):
     if form.is_valid():
+        new = form.instance.pk is None
         dataset = form.save(commit=False)
         dataset.owner = request.user
+        changed = form.apply_datasource(dataset)
         try:
-            services.save_dataset(dataset, set(form.changed_data) if form.instance.pk else None)
+            services.save_dataset(dataset, None if new else changed)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
