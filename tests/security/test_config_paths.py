@@ -13,7 +13,7 @@ import json
 import pytest
 
 from webapp.runs.models import Preset, Run
-from webapp.runs.services import runs_dir, user_dir
+from webapp.datadir import runs_dir, user_dir
 
 from .conftest import SMALL_MODEL, make_dataset
 
@@ -31,7 +31,7 @@ def bob_dataset(bob, images):
 
 @pytest.fixture
 def alice_run_dir(completed_run):
-    path = runs_dir(completed_run.owner) / f"run-{completed_run.pk}"
+    path = runs_dir(completed_run.owner_id) / f"run-{completed_run.pk}"
     assert (path / "data/selected_embeddings.csv").is_file()
     return path
 
@@ -71,7 +71,7 @@ def test_percent_encoded_dots_are_not_a_way_out(bob_api, bob, bob_dataset, alice
 
 
 def test_a_symlink_in_your_folder_pointing_out_is_refused(bob_api, bob, bob_dataset, alice_run_dir):
-    mine = runs_dir(bob)
+    mine = runs_dir(bob.pk)
     mine.mkdir(parents=True)
     (mine / "borrowed").symlink_to(alice_run_dir, target_is_directory=True)
     response = schedule(bob_api, bob_dataset, selection_config=similarity("borrowed"))
@@ -111,10 +111,10 @@ def test_the_wizard_review_refuses_another_users_run(client, bob, bob_dataset, a
 
 @pytest.mark.parametrize("key", ["embeddings", "checkpoint", "relevant_filenames_file", "labeled_filenames_file"])
 def test_a_file_key_through_a_symlink_pointing_out_is_refused(bob_api, bob, bob_dataset, alice, root, key):
-    secret = user_dir(alice) / "secret.txt"
+    secret = user_dir(alice.pk) / "secret.txt"
     secret.parent.mkdir(parents=True, exist_ok=True)
     secret.write_text("alice's\n")
-    mine = user_dir(bob)
+    mine = user_dir(bob.pk)
     mine.mkdir(parents=True, exist_ok=True)
     (mine / "link.txt").symlink_to(secret)
     response = schedule(bob_api, bob_dataset, worker_config={key: "link.txt", "stopping_condition": {"n_samples": 3}})
@@ -127,9 +127,9 @@ def test_a_file_key_through_a_symlink_pointing_out_is_refused(bob_api, bob, bob_
 
 
 def test_a_datapool_folder_that_is_a_symlink_pointing_out_is_refused(bob_api, bob, bob_dataset, alice):
-    theirs = user_dir(alice) / "datapools" / "pool"
+    theirs = user_dir(alice.pk) / "datapools" / "pool"
     theirs.mkdir(parents=True)
-    mine = user_dir(bob) / "datapools"
+    mine = user_dir(bob.pk) / "datapools"
     mine.mkdir(parents=True)
     (mine / "pool").symlink_to(theirs, target_is_directory=True)
     response = schedule(bob_api, bob_dataset, worker_config={"datapool": {"name": "pool"}, "stopping_condition": {"n_samples": 3}})

@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from .. import datadir
 from ..health import worker_status
 from ..runs.models import Run
 
@@ -57,13 +58,8 @@ def disk_usage() -> dict:
     if cached:
         return cached
     started = time.monotonic()
-    data = settings.DATA_DIR
-    usage = {
-        "run outputs": _folder_size(data / "users"),
-        "thumbnails": _folder_size(data / "thumbnails"),
-        "uploads": _folder_size(data / "uploads"),
-    }
-    result = {"folders": usage, "measured_in_s": round(time.monotonic() - started, 2), "data_dir": str(data)}
+    usage = {label: _folder_size(folder) for label, folder in datadir.disk_usage_folders().items()}
+    result = {"folders": usage, "measured_in_s": round(time.monotonic() - started, 2), "data_dir": str(settings.DATA_DIR)}
     cache.set("dashboard:disk", result, 60)
     return result
 

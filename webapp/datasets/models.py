@@ -54,7 +54,9 @@ class Dataset(models.Model):
     @property
     def uploads_dir(self) -> Path:
         """Holds ``.lightly/`` with uploaded predictions and metadata (never the datasource)."""
-        return settings.DATA_DIR / "uploads" / str(self.pk)
+        from ..datadir import uploads_dir
+
+        return uploads_dir(self.pk)
 
 
 class PredictionTask(models.Model):

@@ -20,6 +20,7 @@ from selection_engine.errors import WinnowError
 from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
 from selection_engine.sources import DATASOURCE_KEYS, SECRET_KEYS, OverlaySource, Source, datasource_keys, source_from_spec
 
+from .. import datadir
 from ..validation import clean_name
 from .models import Dataset, PredictionTask
 
@@ -140,15 +141,15 @@ def delete_dataset(dataset: Dataset) -> None:
     forget_thumbnails(dataset)
     dataset.delete()
     shutil.rmtree(uploads, ignore_errors=True)
-    users = (settings.DATA_DIR / "users").resolve()
+    users = datadir.users_root().resolve()
     for folder in outputs:
         if users in folder.resolve().parents:  # only what Winnow wrote
             shutil.rmtree(folder, ignore_errors=True)
-    (settings.DATA_DIR / "uploads" / f"{pk}.lock").unlink(missing_ok=True)
+    datadir.upload_lock(pk).unlink(missing_ok=True)
 
 
 def forget_thumbnails(dataset: Dataset) -> None:
-    shutil.rmtree(settings.DATA_DIR / "thumbnails" / str(dataset.pk), ignore_errors=True)
+    shutil.rmtree(datadir.thumbnails_dir(dataset.pk), ignore_errors=True)
 
 
 @dataclass

@@ -35,6 +35,7 @@ from selection_engine.formats.predictions import LoadedPredictions, load_predict
 from selection_engine.progress import Reporter
 from selection_engine.sources import OverlaySource, safe_relpath
 
+from .. import datadir
 from . import services
 from .models import Dataset, Upload
 
@@ -82,7 +83,7 @@ def receive_upload(dataset: Dataset, user, uploaded: UploadedFile) -> Upload:
 @contextmanager
 def _dataset_lock(dataset: Dataset):
     """One upload per dataset at a time, across processes."""
-    lock_path = settings.DATA_DIR / "uploads" / f"{dataset.pk}.lock"
+    lock_path = datadir.upload_lock(dataset.pk)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

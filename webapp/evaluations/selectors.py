@@ -7,10 +7,10 @@ from pathlib import Path
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from .. import datadir
 from ..runs import jobs
 from ..runs.models import Run
 from ..runs.selectors import checkpoints_of, runs_of
-from ..runs.services import user_dir
 from .models import Evaluation
 
 
@@ -26,7 +26,7 @@ def embedding_choices(user, dataset) -> list[tuple[str, str]]:
     """(path relative to the user's folder, label) of the embeddings an evaluation may compare
     with random weights: the checkpoints of the user's runs (any dataset: weights fit any images)
     and the embeddings CSVs of the completed runs of ``dataset`` (its filenames)."""
-    root = user_dir(user)
+    root = datadir.user_dir(user.pk)
     choices = [(path, f"Checkpoint of {label}") for path, label in checkpoints_of(user)]
     for run in runs_of(user).filter(dataset=dataset, state=Run.COMPLETED).exclude(run_dir=""):
         path = Path(run.run_dir) / "data" / "embeddings.csv"

@@ -26,9 +26,9 @@ from selection_engine.errors import ConfigError, WinnowError
 from selection_engine.evaluation.command import METHODS, EvaluationConfig
 from selection_engine.fileio import atomic_write
 
+from .. import datadir
 from ..datasets.services import engine_source
 from ..runs import jobs
-from ..runs.services import user_dir
 from . import selectors
 from .labels import check_labels, folder_labels, read_labels_csv
 from .models import Evaluation
@@ -43,11 +43,12 @@ CHOICE_METHODS = tuple(m for m in METHODS if m != "random")
 
 def folder(evaluation: Evaluation) -> Path:
     """The evaluation's folder inside its owner's folder."""
-    return user_dir(evaluation.owner) / "evaluations" / f"evaluation-{evaluation.pk}"
+    return datadir.evaluation_dir(evaluation.owner_id, evaluation.pk)
 
 
 def _labels_relpath(evaluation: Evaluation) -> str:
-    return f"evaluations/evaluation-{evaluation.pk}/labels.csv"
+    folder = datadir.evaluation_dir(evaluation.owner_id, evaluation.pk)
+    return (folder / "labels.csv").relative_to(datadir.user_dir(evaluation.owner_id)).as_posix()
 
 
 def engine_configs(evaluation: Evaluation) -> tuple[RunConfig, EvaluationConfig]:
@@ -61,9 +62,9 @@ def engine_configs(evaluation: Evaluation) -> tuple[RunConfig, EvaluationConfig]
     options.validate()
     worker = {"stopping_condition": {"n_samples": evaluation.per_round}}  # as ``winnow evaluate`` sets it
     if evaluation.pk:
-        worker["run_directory"] = f"evaluation-{evaluation.pk}/results"
+        worker["run_directory"] = f"{datadir.evaluation_directory_name(evaluation.pk)}/results"
     config = resolve(worker, {"collate": {"input_size": evaluation.input_size}}, None,
-                     shared_dir=str(user_dir(evaluation.owner)), output_dir=str(user_dir(evaluation.owner) / "evaluations"))
+                     shared_dir=str(datadir.user_dir(evaluation.owner_id)), output_dir=str(datadir.evaluations_dir(evaluation.owner_id)))
     return config, options
 
 
@@ -124,7 +125,7 @@ def create_evaluation(user, dataset, *, labels_source: str, labels_csv=None, emb
     with transaction.atomic():
         evaluation.save()
         if labels_source == Evaluation.CSV:
-            _write_labels(user_dir(user) / _labels_relpath(evaluation), labels)
+            _write_labels(datadir.user_dir(user.pk) / _labels_relpath(evaluation), labels)
         jobs.enqueue(evaluation, "webapp.evaluations.tasks.execute_evaluation")
     return evaluation
 

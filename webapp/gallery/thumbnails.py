@@ -6,12 +6,12 @@ import hashlib
 import os
 from pathlib import Path
 
-from django.conf import settings
 from PIL import Image, ImageOps
 
 from selection_engine.images import open_image
 from selection_engine.sources import safe_relpath
 
+from .. import datadir
 from ..datasets.models import Dataset
 from ..datasets.services import engine_source
 
@@ -28,7 +28,7 @@ def thumbnail_file(dataset: Dataset, filename: str, size: int = SIZE) -> Path:
     """
     name = safe_relpath(filename, "name")
     key = hashlib.sha1(f"{name}\0{size}".encode()).hexdigest()
-    path = settings.DATA_DIR / "thumbnails" / str(dataset.pk) / key[:2] / f"{key}.jpg"
+    path = datadir.thumbnails_dir(dataset.pk) / key[:2] / f"{key}.jpg"
     if path.exists():
         return path
     with open_image(engine_source(dataset), name) as image:

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from selection_engine.errors import InputError
 from selection_engine.sources import safe_relpath
 
-from . import services
+from .. import datadir
 from .jobs import BackgroundJob
 from .models import Run
 
@@ -30,7 +30,7 @@ def checkpoints_of(user) -> list[tuple[str, str]]:
     for run in runs_of(user).filter(state=Run.COMPLETED).exclude(run_dir=""):
         path = Path(run.run_dir) / "checkpoints" / "last.ckpt"
         if path.is_file():
-            relative = path.relative_to(services.user_dir(user)).as_posix()
+            relative = path.relative_to(datadir.user_dir(user.pk)).as_posix()
             choices.append((relative, f"Run {run.pk} on {run.dataset.name} ({run.finished_at:%Y-%m-%d %H:%M})"))
     return choices
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,18 +22,10 @@ from selection_engine.errors import ConfigError, InputError
 from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
 
+from .. import datadir
 from ..validation import clean_name
 from . import jobs, results
 from .models import Preset, Run, RunSample
-
-
-def user_dir(user) -> Path:
-    """The user's shared_dir: relative paths in configs, datapools and run outputs live here."""
-    return settings.DATA_DIR / "users" / str(user.pk)
-
-
-def runs_dir(user) -> Path:
-    return user_dir(user) / "runs"
 
 
 def _as_object(name: str, value: Any, allow_none: bool = False) -> dict | None:
@@ -55,7 +46,7 @@ def validate_configs(user, dataset, worker_config, lightly_config, selection_con
     lightly = _as_object("lightly_config", lightly_config)
     selection = _as_object("selection_config", selection_config, allow_none=True)
     worker["run_directory"] = run_directory  # the server names run directories
-    config = resolve(worker, lightly, selection, shared_dir=str(user_dir(user)), output_dir=str(runs_dir(user)))
+    config = resolve(worker, lightly, selection, shared_dir=str(datadir.user_dir(user.pk)), output_dir=str(datadir.runs_dir(user.pk)))
     confine_paths(config, user)
     _check_tasks(config, dataset)
     return config
@@ -70,7 +61,7 @@ def confine_paths(config: RunConfig, user) -> None:
     """Refuse, with a ConfigError naming the key, any path-valued key of ``config`` (the engine's
     :func:`config_paths`) that is absolute, climbs out with ``..``, leads out of the user's folder
     through a symlink, or names a file or run directory to read that is not there."""
-    home = user_dir(user)
+    home = datadir.user_dir(user.pk)
     real_home = home.resolve()
     for entry in config_paths(config):
         try:
@@ -106,8 +97,8 @@ def write_labeled_file(user, tag) -> str:
 
     if tag.dataset.owner_id != user.pk:
         raise PermissionError("not your tag")
-    relative = f"labeled/tag-{tag.pk}.txt"
-    with atomic_write(user_dir(user) / relative) as handle:
+    relative = datadir.labeled_file(tag.pk)
+    with atomic_write(datadir.user_dir(user.pk) / relative) as handle:
         handle.write(export(tag, "txt"))
     return relative
 
@@ -149,7 +140,7 @@ def rerun(run: Run) -> Run:
 
 
 def engine_config(run: Run) -> RunConfig:
-    return validate_configs(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, run_directory=f"run-{run.pk}")
+    return validate_configs(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, run_directory=datadir.run_directory_name(run.pk))
 
 
 def start_run(run_id: int) -> Run | None:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from selection_engine import pipeline
 from selection_engine.errors import Canceled, WinnowError
 
+from .. import datadir
 from ..datasets.services import engine_source
 from ..storage import is_storage_full
 from . import jobs, services
@@ -79,7 +80,7 @@ def execute_run(run_id: int) -> str:
 
     def work(progress: RunProgress):
         config = services.engine_config(run)
-        Run.objects.filter(pk=run.pk).update(run_dir=str(services.runs_dir(run.owner) / f"run-{run.pk}"))
+        Run.objects.filter(pk=run.pk).update(run_dir=str(datadir.run_dir(run.owner_id, run.pk)))
         return pipeline.run(
             config, on_progress=progress.update, show_bars=False, stream=progress.stream, source=engine_source(run.dataset)
         )
