@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import mimetypes
 import zipfile
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,12 +30,12 @@ from ..datasets import services as dataset_services
 from ..datasets import tags as tag_service
 from ..datasets.models import Dataset, Tag
 from ..datasets.uploads import receive_upload
-from ..downloads import attachment, file_response
 from ..gallery import selectors as gallery
 from ..gallery import services as gallery_services
 from ..runs import jobs
 from ..runs import selectors as run_selectors
 from ..runs import services as run_services
+from ..runs.artifacts import artifact_response, artifacts_of
 from ..runs.models import Run
 from ..validation import MAX_ID, id_param, text_param
 from . import serializers as s
@@ -261,7 +260,7 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         fmt = request.query_params.get("file_format", "json")
         if fmt not in tag_service.EXPORT_FORMATS:
             raise ValidationError({"file_format": f"must be one of {', '.join(tag_service.EXPORT_FORMATS)}"})
-        return attachment(tag_service.export(tag, fmt), f"{tag.name}.{fmt}", f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
+        return tag_service.export_response(tag, fmt)
 
 
 def _zip_of(files: dict) -> SimpleUploadedFile:
@@ -432,7 +431,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         run = self.get_object()
         return Response([
             {"name": name, "size": size, "url": reverse("api:run-artifact", kwargs={"pk": run.pk, "name": name}, request=request)}
-            for name, size in run_selectors.artifacts_of(run)
+            for name, size in artifacts_of(run)
         ])
 
 
@@ -446,10 +445,7 @@ class ArtifactDownload(APIView):
         responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="the file")},
     )
     def get(self, request, pk, name: str):
-        run = run_selectors.run_of(request.user, _pk(pk))
-        path = run_selectors.artifact_path(run, name)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return file_response(path, content_type)
+        return artifact_response(run_selectors.run_of(request.user, _pk(pk)), name, in_place=False)
 
 
 class Me(APIView):

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from ..gallery.views import thumbnail
 from . import views
 
 app_name = "datasets"
@@ -12,5 +11,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.dataset_delete, name="delete"),
     path("<int:pk>/test/", views.dataset_test, name="test"),
     path("<int:pk>/upload/", views.dataset_upload, name="upload"),
-    path("<int:pk>/thumbnail/", thumbnail, name="thumbnail"),
+    path("<int:pk>/thumbnail/", views.thumbnail, name="thumbnail"),
+    path("<int:pk>/tags/<int:tag>/export.<str:fmt>", views.tag_export, name="tag_export"),
+    path("<int:pk>/tags/<int:tag>/delete/", views.tag_delete, name="tag_delete"),
 ]

@@ -1,17 +1,25 @@
-"""Dataset pages: list, create, edit, delete, test the connection, upload predictions."""
+"""Dataset pages: list, create, edit, delete, test the connection, upload predictions; a
+dataset's tags (export, delete) and the thumbnails of its images."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
 
-from . import services
+from selection_engine.errors import WinnowError
+
+from ..validation import QueryError, id_param
+from . import services, tags
 from .forms import DatasetForm, UploadForm
+from .models import Tag
 from .selectors import dataset_of, datasets_of
+from .thumbnails import SIZE, thumbnail_file
 from .uploads import receive_upload
 
 
@@ -105,3 +113,48 @@ def dataset_upload(request, pk: int):
     upload = receive_upload(dataset, request.user, form.cleaned_data["archive"])
     (messages.success if upload.accepted else messages.error)(request, f"{upload.filename}: {upload.summary}")
     return redirect(reverse("datasets:detail", kwargs={"pk": pk}) + f"#upload-{upload.pk}")
+
+
+# -- tags ----------------------------------------------------------------------------------
+
+
+@login_required
+def tag_export(request, pk: int, tag: int, fmt: str):
+    found = get_object_or_404(Tag, pk=tag, dataset=dataset_of(request.user, pk))
+    if fmt not in tags.EXPORT_FORMATS:
+        raise Http404("Unknown export format")
+    return tags.export_response(found, fmt)
+
+
+@login_required
+@require_POST
+def tag_delete(request, pk: int, tag: int):
+    found = get_object_or_404(Tag, pk=tag, dataset=dataset_of(request.user, pk))
+    found.delete()
+    messages.success(request, f"Deleted tag {found.name}.")
+    return redirect("datasets:detail", pk=pk)
+
+
+# -- thumbnails ----------------------------------------------------------------------------
+
+#: Thumbnail sizes a page may ask for: the grid's, and the detail view's.
+SIZES = (SIZE, 1024)
+
+
+@login_required
+@require_GET
+@cache_control(private=True, max_age=7 * 24 * 3600)
+def thumbnail(request, pk: int):
+    dataset = dataset_of(request.user, pk)
+    name = request.GET.get("name", "")
+    try:
+        size = id_param(request.GET, "size", "a size in pixels") or SIZE
+    except QueryError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    if size not in SIZES:
+        raise Http404("Unsupported thumbnail size")
+    try:
+        path = thumbnail_file(dataset, name, size)
+    except (WinnowError, OSError):  # no such file, or not a readable image (UnreadableImage)
+        raise Http404("No such image") from None
+    return FileResponse(open(path, "rb"), content_type="image/jpeg")

@@ -11,8 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ..datasets.selectors import dataset_of
 from ..runs import jobs
-from ..runs.selectors import artifact_path, artifacts_of
-from ..runs.views import artifact_response
+from ..runs.artifacts import artifact_response, artifacts_of
 from . import plots, selectors, services
 from .forms import EvaluationForm
 
@@ -67,4 +66,4 @@ def evaluation_cancel(request, pk: int):
 
 @login_required
 def evaluation_artifact(request, pk: int, name: str):
-    return artifact_response(artifact_path(selectors.evaluation_of(request.user, pk), name))
+    return artifact_response(selectors.evaluation_of(request.user, pk), name, in_place=True)

@@ -8,7 +8,5 @@ urlpatterns = [
     path("runs/<int:pk>/plots/", views.run_plots, name="plots"),
     path("runs/<int:pk>/tags/", views.tag_from_view, name="tag_from_view"),
     path("runs/compare/", views.compare, name="compare"),
-    path("datasets/<int:pk>/tags/<int:tag>/export.<str:fmt>", views.tag_export, name="tag_export"),
-    path("datasets/<int:pk>/tags/<int:tag>/delete/", views.tag_delete, name="tag_delete"),
     path("vendor/plotly.min.js", views.plotly_js, name="plotly_js"),
 ]

@@ -1,5 +1,5 @@
-"""Browsing a run: the gallery, one sample, the plots, tags, comparing runs; thumbnails and
-plotly.js served from the installed package."""
+"""Browsing a run: the gallery, one sample, the plots, tagging a view, comparing runs; plotly.js
+served from the installed package."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import plotly
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponseBadRequest, QueryDict
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -20,21 +20,14 @@ from django.views.decorators.http import require_GET, require_POST
 from selection_engine.errors import WinnowError
 from selection_engine.images import image_size
 
-from ..datasets import tags as tag_service
 from ..datasets.models import Tag
-from ..datasets.selectors import dataset_of
 from ..datasets.services import engine_source
-from ..downloads import attachment
 from ..runs.models import Run, RunSample
 from ..runs.results import nearest_neighbours
 from ..runs.selectors import run_of, runs_of
 from ..validation import QueryError, id_param
 from . import plots, selectors, services
 from .annotations import annotations
-from .thumbnails import SIZE, thumbnail_file
-
-#: Thumbnail sizes a page may ask for: the grid's, and the detail view's.
-SIZES = (SIZE, 1024)
 
 
 def _finished_run(request, pk: int) -> Run:
@@ -159,25 +152,6 @@ def tag_from_view(request, pk: int):
 
 
 @login_required
-def tag_export(request, pk: int, tag: int, fmt: str):
-    dataset = dataset_of(request.user, pk)
-    found = get_object_or_404(Tag, pk=tag, dataset=dataset)
-    if fmt not in tag_service.EXPORT_FORMATS:
-        raise Http404("Unknown export format")
-    return attachment(tag_service.export(found, fmt), f"{found.name}.{fmt}", f"{tag_service.EXPORT_FORMATS[fmt]}; charset=utf-8")
-
-
-@login_required
-@require_POST
-def tag_delete(request, pk: int, tag: int):
-    dataset = dataset_of(request.user, pk)
-    found = get_object_or_404(Tag, pk=tag, dataset=dataset)
-    found.delete()
-    messages.success(request, f"Deleted tag {found.name}.")
-    return redirect("datasets:detail", pk=pk)
-
-
-@login_required
 def compare(request):
     """Two completed runs of one dataset: overlap, and the samples only one of them selected."""
     runs = runs_of(request.user).filter(state=Run.COMPLETED)
@@ -200,25 +174,6 @@ def compare(request):
                 only_a=sorted(picked_a - picked_b), only_b=sorted(picked_b - picked_a),
             )
     return render(request, "gallery/compare.html", context)
-
-
-@login_required
-@require_GET
-@cache_control(private=True, max_age=7 * 24 * 3600)
-def thumbnail(request, pk: int):
-    dataset = dataset_of(request.user, pk)
-    name = request.GET.get("name", "")
-    try:
-        size = id_param(request.GET, "size", "a size in pixels") or SIZE
-    except QueryError as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    if size not in SIZES:
-        raise Http404("Unsupported thumbnail size")
-    try:
-        path = thumbnail_file(dataset, name, size)
-    except (WinnowError, OSError):  # no such file, or not a readable image (UnreadableImage)
-        raise Http404("No such image") from None
-    return FileResponse(open(path, "rb"), content_type="image/jpeg")
 
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -16,9 +15,9 @@ from django.views.decorators.http import require_POST
 from selection_engine.errors import ConfigError
 
 from ..datasets.selectors import dataset_of, datasets_of
-from ..downloads import file_response
 from ..validation import QueryError, id_param
 from . import jobs, selectors, services, wizard
+from .artifacts import artifact_response, artifacts_of
 from .models import Preset, Run
 
 
@@ -39,7 +38,7 @@ def run_detail(request, pk: int):
     return render(request, "runs/detail.html", {
         "run": run,
         "status": _status(run),
-        "artifacts": selectors.artifacts_of(run) if run.is_finished else [],
+        "artifacts": artifacts_of(run) if run.is_finished else [],
         "configs": {
             "worker_config": json.dumps(run.worker_config, indent=2),
             "lightly_config": json.dumps(run.lightly_config, indent=2),
@@ -76,17 +75,7 @@ def run_rerun(request, pk: int):
 
 @login_required
 def run_artifact(request, pk: int, name: str):
-    run = selectors.run_of(request.user, pk)
-    return artifact_response(selectors.artifact_path(run, name))
-
-
-def artifact_response(path) -> FileResponse:
-    """A file a run (or an evaluation) wrote: text as UTF-8, shown inline where browsers can."""
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if content_type.startswith("text/") or path.suffix in (".csv", ".json", ".txt"):
-        content_type = {".csv": "text/csv", ".json": "application/json"}.get(path.suffix, "text/plain") + "; charset=utf-8"
-    inline = path.suffix in (".pdf", ".png", ".jpg", ".txt", ".json")
-    return file_response(path, content_type, inline=inline)
+    return artifact_response(selectors.run_of(request.user, pk), name, in_place=True)
 
 
 # -- the wizard ------------------------------------------------------------------------------

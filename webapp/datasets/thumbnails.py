@@ -12,8 +12,8 @@ from selection_engine.images import open_image
 from selection_engine.sources import safe_relpath
 
 from .. import datadir
-from ..datasets.models import Dataset
-from ..datasets.services import engine_source
+from .models import Dataset
+from .services import engine_source
 
 #: Pixels of the longer edge: twice the gallery's 96-px cells, sharp on high-density screens.
 SIZE = 192
