@@ -6,12 +6,18 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from selection_engine.sources import DATASOURCE_KEYS, SECRET_KEYS, datasource_keys, required_key
+from selection_engine.sources import (
+    DATASOURCE_KEYS,
+    SECRET_KEYS,
+    datasource_keys,
+    required_key,
+)
 
 from ..datasets.models import Dataset, PredictionTask, Tag, Upload
 from ..datasets.services import check_name_free
 from ..runs.models import Run, RunSample
 from .parsers import JSONDocumentField
+
 
 class ErrorSerializer(serializers.Serializer):
     """Every error response: a message, and for bad input the problems by field or config key."""
