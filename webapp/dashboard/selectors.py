@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .. import datadir
 from ..health import worker_status
+from ..runs import jobs
 from ..runs.models import Run
 
 
@@ -31,7 +32,7 @@ def runs_by_day(days: int = 30) -> dict:
 
 
 def state_counts() -> dict[str, int]:
-    counts = dict(Run.objects.values_list("state").annotate(n=Count("id")))
+    counts = dict(jobs.current(Run).values_list("state").annotate(n=Count("id")))
     return {state: counts.get(state, 0) for state, _ in Run.STATES}
 
 

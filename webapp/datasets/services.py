@@ -17,8 +17,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from selection_engine.errors import WinnowError
-from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
-from selection_engine.sources import DATASOURCE_KEYS, SECRET_KEYS, OverlaySource, Source, datasource_keys, source_from_spec
+from selection_engine.formats.predictions import (
+    LoadedPredictions,
+    load_predictions,
+    read_task_names,
+)
+from selection_engine.sources import (
+    DATASOURCE_KEYS,
+    SECRET_KEYS,
+    OverlaySource,
+    Source,
+    datasource_keys,
+    source_from_spec,
+)
 
 from .. import datadir
 from ..validation import clean_name

@@ -31,7 +31,11 @@ from django.core.files.uploadedfile import UploadedFile
 from selection_engine.errors import InputError, WinnowError
 from selection_engine.formats.jsondoc import parse_json, too_large
 from selection_engine.formats.metadata import read_metadata
-from selection_engine.formats.predictions import LoadedPredictions, load_predictions, read_task_names
+from selection_engine.formats.predictions import (
+    LoadedPredictions,
+    load_predictions,
+    read_task_names,
+)
 from selection_engine.progress import Reporter
 from selection_engine.sources import OverlaySource, safe_relpath
 

@@ -18,6 +18,8 @@ from ..runs.jobs import BackgroundJob
 class Evaluation(BackgroundJob):
     """``run_dir`` holds the engine's output (accuracy.csv, methods.csv, accuracy.png, evaluation.json)."""
 
+    RETRY = "Start a new evaluation to try again."
+
     FOLDERS, CSV = "folders", "csv"
     LABEL_SOURCES = [(FOLDERS, "The image folders: one folder per class"), (CSV, "A labels CSV (filenames,labels)")]
 

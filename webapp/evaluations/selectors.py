@@ -15,7 +15,7 @@ from .models import Evaluation
 
 
 def evaluations_of(user) -> QuerySet[Evaluation]:
-    return Evaluation.objects.filter(owner=user).select_related("dataset")
+    return jobs.current(Evaluation).filter(owner=user).select_related("dataset")
 
 
 def evaluation_of(user, pk: int) -> Evaluation:

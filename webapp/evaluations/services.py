@@ -174,5 +174,5 @@ def _json_safe(value):
 
 def fail_stale_evaluations() -> int:
     """Fail running evaluations whose worker stopped sending heartbeats."""
-    return jobs.fail_stale(Evaluation, "Start a new evaluation to try again.")
+    return jobs.fail_stale(Evaluation)
 

@@ -39,7 +39,6 @@ def evaluation_new(request, pk: int):
 
 @login_required
 def evaluation_detail(request, pk: int):
-    services.fail_stale_evaluations()
     evaluation = selectors.evaluation_of(request.user, pk)
     completed = evaluation.state == evaluation.COMPLETED
     return render(request, "evaluations/detail.html", {
@@ -53,7 +52,6 @@ def evaluation_detail(request, pk: int):
 
 @login_required
 def evaluation_status(request, pk: int):
-    services.fail_stale_evaluations()
     return JsonResponse(selectors.status(selectors.evaluation_of(request.user, pk)))
 
 

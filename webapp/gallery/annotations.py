@@ -18,7 +18,12 @@ from PIL import Image
 
 from selection_engine.errors import WinnowError
 from selection_engine.formats.jsondoc import read_json_file
-from selection_engine.formats.predictions import PREDICTIONS_DIR, read_schema, read_task_names, rle_decode
+from selection_engine.formats.predictions import (
+    PREDICTIONS_DIR,
+    read_schema,
+    read_task_names,
+    rle_decode,
+)
 from selection_engine.sources import Source
 
 

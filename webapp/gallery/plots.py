@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.utils import PlotlyJSONEncoder
 from django.urls import reverse
+from plotly.utils import PlotlyJSONEncoder
 
 from selection_engine.fileio import atomic_write
 

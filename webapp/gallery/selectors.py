@@ -22,7 +22,14 @@ from selection_engine.formats.jsondoc import parse_json
 
 from ..datasets.models import Tag
 from ..runs.models import Run, RunSample
-from ..validation import MAX_ID, QueryError, check_text, id_param, number_param, text_param
+from ..validation import (
+    MAX_ID,
+    QueryError,
+    check_text,
+    id_param,
+    number_param,
+    text_param,
+)
 
 PAGE_SIZE = 60
 TABS = ("selected", "all", "removed")

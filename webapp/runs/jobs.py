@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class BackgroundJob(models.Model):
     QUEUED, RUNNING, COMPLETED, FAILED, CANCELED = "queued", "running", "completed", "failed", "canceled"
     STATES = [(s, s) for s in (QUEUED, RUNNING, COMPLETED, FAILED, CANCELED)]
     FINISHED = (COMPLETED, FAILED, CANCELED)
+    #: How the message of a job whose worker vanished ends (``fail_stale``).
+    RETRY = "Start it again to retry."
 
     state = models.CharField(max_length=10, choices=STATES, default=QUEUED, db_index=True)
     # Live progress, written by the worker (throttled).
@@ -127,9 +130,18 @@ def cancel(job: BackgroundJob) -> str:
     return f"The {noun} has already {job.state}."
 
 
-def fail_stale(model: type[BackgroundJob], retry: str) -> int:
+def current(model: type[BackgroundJob]) -> QuerySet:
+    """Every job of ``model`` as it stands now: the one read-time sweep. Running jobs whose worker
+    stopped sending heartbeats are failed first, so no page, API answer or count shows a dead
+    worker's job as running (django-q2's schedule sweeps too, for jobs nobody looks at)."""
+    fail_stale(model)
+    return model.objects.all()
+
+
+def fail_stale(model: type[BackgroundJob]) -> int:
     """Fail the running jobs of ``model`` whose worker stopped sending heartbeats (killed,
-    crashed, machine gone); ``retry`` ends the message the user reads."""
+    crashed, machine gone); the model's ``RETRY`` ends the message the user reads."""
+    retry = model.RETRY
     cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUN_SECONDS)
     failed = 0
     for job in model.objects.filter(state=model.RUNNING, heartbeat_at__lt=cutoff):

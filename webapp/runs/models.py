@@ -11,6 +11,8 @@ from .jobs import BackgroundJob
 class Run(BackgroundJob):
     """A selection run: its state and progress fields are a BackgroundJob's."""
 
+    RETRY = "Re-run to try again."
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="runs")
     # The three documents as submitted (the resolved config is in the run directory).

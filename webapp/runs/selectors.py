@@ -8,11 +8,13 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from .. import datadir
+from . import jobs
 from .models import Run
 
 
 def runs_of(user) -> QuerySet[Run]:
-    return Run.objects.filter(owner=user).select_related("dataset")
+    """The user's runs as they stand now (stale ones failed first: ``jobs.current``)."""
+    return jobs.current(Run).filter(owner=user).select_related("dataset")
 
 
 def run_of(user, pk: int) -> Run:

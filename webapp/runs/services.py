@@ -150,7 +150,7 @@ def start_run(run_id: int) -> Run | None:
 
 def fail_stale_runs() -> int:
     """Fail running runs whose worker stopped sending heartbeats (killed, crashed, machine gone)."""
-    return jobs.fail_stale(Run, "Re-run to try again.")
+    return jobs.fail_stale(Run)
 
 
 def complete_run(run: Run, run_dir: Path, n_selected: int) -> None:

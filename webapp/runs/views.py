@@ -23,7 +23,6 @@ from .models import Preset, Run
 
 @login_required
 def run_list(request):
-    services.fail_stale_runs()
     return render(request, "runs/list.html", {"runs": selectors.runs_of(request.user)[:200]})
 
 
@@ -33,7 +32,6 @@ def _status(run: Run) -> dict:
 
 @login_required
 def run_detail(request, pk: int):
-    services.fail_stale_runs()
     run = selectors.run_of(request.user, pk)
     return render(request, "runs/detail.html", {
         "run": run,
@@ -49,7 +47,6 @@ def run_detail(request, pk: int):
 
 @login_required
 def run_status(request, pk: int):
-    services.fail_stale_runs()
     return JsonResponse(_status(selectors.run_of(request.user, pk)))
 
 

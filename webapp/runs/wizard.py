@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 from django import forms
 
-from selection_engine.config.documents import MAX_INPUT_SIZE, MAX_NUM_FTRS, MODEL_NAMES, count_or_fraction
+from selection_engine.config.documents import (
+    MAX_INPUT_SIZE,
+    MAX_NUM_FTRS,
+    MODEL_NAMES,
+    count_or_fraction,
+)
 from selection_engine.config.tasks import check_score
 from selection_engine.errors import ConfigError, InputError
 from selection_engine.formats.jsondoc import parse_json

@@ -76,7 +76,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     pagination_class = Pagination
 
     def get_queryset(self):
-        run_services.fail_stale_runs()
         runs = run_selectors.runs_of(self.request.user)
         if self.action == "list":
             params = self.request.query_params
@@ -91,8 +90,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return runs
 
     def get_object(self) -> Run:
-        if self.action == "retrieve":
-            run_services.fail_stale_runs()
         return run_selectors.run_of(self.request.user, object_id(self.kwargs["pk"]))
 
     @extend_schema(
