@@ -53,7 +53,7 @@ def detection_run(args: dict) -> dict:
     upload = receive_upload(dataset, user, SimpleUploadedFile("predictions.zip", Path(args["zip"]).read_bytes()))
     if not upload.accepted:
         raise SystemExit(f"predictions rejected: {upload.report[:5]}")
-    run = schedule_run(user, dataset, args["worker_config"], args["lightly_config"])
+    run = schedule_run(user, dataset, worker_config=args["worker_config"], lightly_config=args["lightly_config"])
     return {"dataset": dataset.pk, "run": run.pk}
 
 

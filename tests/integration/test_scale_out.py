@@ -85,7 +85,7 @@ names = write_images(folder, {n}, size=(32, 32))
 write_predictions(folder, names, {{"t": "classification"}}, categories=("a", "b"), image_size=(32, 32))
 dataset = save_dataset(Dataset(owner=user, name="{folder}", path=str(folder)))
 test_connection(dataset)
-run = schedule_run(user, dataset, {worker}, {lightly})
+run = schedule_run(user, dataset, worker_config={worker}, lightly_config={lightly})
 result = run.pk
 """
 

@@ -167,6 +167,6 @@ def test_the_web_app_runs_a_dataset_with_such_names_and_lists_them(alice, alice_
     assert upload(dataset, alice, predictions_zip).accepted
     page = alice_client.post(f"/datasets/{dataset.pk}/test/", follow=True).content.decode()
     assert "Skipped 2 paths that cannot be used" in page and "cats/bad\\xff.png" in page and "cats/new\\nline.png" in page
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     assert execute_run(run.pk) == "completed", run.__class__.objects.get(pk=run.pk).error
     assert run.samples.count() == 24

@@ -96,10 +96,10 @@ def test_preset_names_in_the_wizard_and_the_service(alice_client, alice, dataset
         assert response.status_code == 200, name
         assert FIELD_ERROR in response.content.decode(), name
         with pytest.raises(ValidationError) as raised:
-            save_preset(alice, dataset, name, docs["worker_config"], docs["lightly_config"], None)
+            save_preset(alice, dataset, name=name, worker_config=docs["worker_config"], lightly_config=docs["lightly_config"], selection_config=None)
         assert reason in " ".join(raised.value.message_dict["name"]), name
     assert not Preset.objects.exists()
-    saved = save_preset(alice, dataset, " données 猫 ", docs["worker_config"], docs["lightly_config"], None)
+    saved = save_preset(alice, dataset, name=" données 猫 ", worker_config=docs["worker_config"], lightly_config=docs["lightly_config"], selection_config=None)
     assert saved.name == "données 猫"
 
 

@@ -63,7 +63,7 @@ def test_other_database_errors_are_still_errors(alice_api, completed_run):
 
 
 def test_a_run_that_fills_the_disk_fails_saying_so(dataset, alice, monkeypatch):
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
 
     def fill_up(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -83,7 +83,7 @@ def test_pages_that_sweep_stale_runs_still_answer_when_the_sweep_cannot_write(al
 
     from django.utils import timezone
 
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     old = timezone.now() - timedelta(hours=1)
     Run.objects.filter(pk=run.pk).update(state=Run.RUNNING, heartbeat_at=old, started_at=old)
     with database_full():

@@ -113,7 +113,7 @@ def completed_run(dataset, alice):
     from webapp.runs.services import schedule_run
     from webapp.runs.tasks import execute_run
 
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     assert execute_run(run.pk) == "completed", run.__class__.objects.get(pk=run.pk).error
     run.refresh_from_db()
     return run

@@ -195,7 +195,7 @@ def test_a_runs_embeddings_are_compared_with_random_weights(alice_client, alice,
     from webapp.runs.services import schedule_run
     from webapp.runs.tasks import execute_run
 
-    run = schedule_run(alice, digits, {"method": "coreset", "stopping_condition": {"n_samples": 10}}, SMALL_MODEL)
+    run = schedule_run(alice, digits, worker_config={"method": "coreset", "stopping_condition": {"n_samples": 10}}, lightly_config=SMALL_MODEL)
     assert execute_run(run.pk) == "completed"
     form = page_text(alice_client.get(f"/datasets/{digits.pk}/evaluate/"))
     choice = f"runs/run-{run.pk}/data/embeddings.csv"

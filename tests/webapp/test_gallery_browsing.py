@@ -119,9 +119,9 @@ def test_detection_boxes_are_drawn_on_the_sample(alice_client, alice, root, tmp_
     write_predictions(tmp_path / "p", names, {"det": "object-detection"}, categories=("car", "person"), image_size=(40, 60))
     dataset = make_dataset(alice, folder, name="Street")
     assert upload(dataset, alice, zip_folder(tmp_path / "p")).accepted
-    run = schedule_run(alice, dataset, {"method": "coral", "stopping_condition": {"n_samples": 3},
-                                        "active_learning": {"task_name": "det", "score_name": "objectness_least_confidence"}},
-                       SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config={"method": "coral", "stopping_condition": {"n_samples": 3},
+                                                      "active_learning": {"task_name": "det", "score_name": "objectness_least_confidence"}},
+                       lightly_config=SMALL_MODEL)
     assert execute_run(run.pk) == "completed"
     sample = run.samples.get(rank=1)
     stored = json.loads((tmp_path / "p/.lightly/predictions/det" / (sample.filename.rsplit(".", 1)[0] + ".json")).read_text())
@@ -160,7 +160,7 @@ def test_plots_are_built_once_and_down_sampled(alice_client, completed_run, monk
 
 
 def test_pages_of_an_unfinished_run_are_not_found(alice_client, dataset, alice):
-    run = schedule_run(alice, dataset, {"method": "random", "stopping_condition": {"n_samples": 2}}, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config={"method": "random", "stopping_condition": {"n_samples": 2}}, lightly_config=SMALL_MODEL)
     assert Run.objects.get(pk=run.pk).state == Run.QUEUED
     for url in (f"/runs/{run.pk}/gallery/", f"/runs/{run.pk}/plots/"):
         assert alice_client.get(url).status_code == 404

@@ -56,7 +56,7 @@ def test_the_gallery_shows_the_selection_sorted_by_score(alice_client, completed
 
 def test_a_run_whose_images_vanished_fails_with_the_reason(dataset, alice, images):
     folder, _ = images
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     shutil.rmtree(folder / "cats")
     shutil.rmtree(folder / "dogs")
     assert execute_run(run.pk) == "failed"
@@ -67,7 +67,7 @@ def test_a_run_whose_images_vanished_fails_with_the_reason(dataset, alice, image
 
 
 def test_a_queued_run_is_canceled_at_once_and_never_starts(alice_client, dataset, alice):
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     alice_client.post(f"/runs/{run.pk}/cancel/")
     run.refresh_from_db()
     assert run.state == Run.CANCELED
@@ -76,7 +76,7 @@ def test_a_queued_run_is_canceled_at_once_and_never_starts(alice_client, dataset
 
 
 def test_a_running_run_stops_at_its_next_progress_step_when_canceled(dataset, alice):
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     Run.objects.filter(pk=run.pk).update(cancel_requested=True)  # as if the user clicked during startup
     assert execute_run(run.pk) == "canceled"
     run.refresh_from_db()
@@ -86,13 +86,13 @@ def test_a_running_run_stops_at_its_next_progress_step_when_canceled(dataset, al
 
 
 def test_a_run_whose_worker_died_is_failed_with_the_reason(alice_client, dataset, alice):
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     old = timezone.now() - timedelta(hours=1)
     Run.objects.filter(pk=run.pk).update(state=Run.RUNNING, stage="embeddings", heartbeat_at=old, started_at=old, worker_host="gpu-7")
     status = alice_client.get(f"/runs/{run.pk}/status.json").json()
     assert status["state"] == "failed"
     assert "worker on gpu-7 stopped responding during stage 'embeddings'" in status["error"]
-    fresh = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    fresh = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     Run.objects.filter(pk=fresh.pk).update(state=Run.RUNNING, heartbeat_at=timezone.now())
     assert fail_stale_runs() == 0  # a worker that is alive keeps its run
 
@@ -129,7 +129,7 @@ def test_a_live_run_in_a_long_silent_step_is_not_declared_dead(transactional_db,
     from webapp.runs.progress import RunProgress
 
     settings.STALE_RUN_SECONDS = 2
-    run = schedule_run(alice, dataset, CORAL, SMALL_MODEL)
+    run = schedule_run(alice, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
     Run.objects.filter(pk=run.pk).update(state=Run.RUNNING, heartbeat_at=timezone.now(), started_at=timezone.now())
     with RunProgress(run):
         time.sleep(3)  # longer than the stale period, with no progress call

@@ -59,7 +59,7 @@ def test_other_users_cannot_export_or_delete_a_tag(client, bob, completed_run):
 
 
 def test_comparing_two_runs_shows_the_overlap_and_the_differences(alice_client, alice, completed_run):
-    other = schedule_run(alice, completed_run.dataset, {"method": "random", "stopping_condition": {"n_samples": 6}}, SMALL_MODEL)
+    other = schedule_run(alice, completed_run.dataset, worker_config={"method": "random", "stopping_condition": {"n_samples": 6}}, lightly_config=SMALL_MODEL)
     assert execute_run(other.pk) == "completed"
     other.refresh_from_db()
     a, b = selected_names(completed_run), selected_names(other)
@@ -71,7 +71,7 @@ def test_comparing_two_runs_shows_the_overlap_and_the_differences(alice_client, 
 
 
 def test_the_dashboard_is_for_staff_and_shows_states_failures_and_storage(client, alice, completed_run, dataset):
-    failed = schedule_run(alice, dataset, {"method": "random", "stopping_condition": {"n_samples": 2}}, SMALL_MODEL)
+    failed = schedule_run(alice, dataset, worker_config={"method": "random", "stopping_condition": {"n_samples": 2}}, lightly_config=SMALL_MODEL)
     Run.objects.filter(pk=failed.pk).update(state=Run.FAILED, error="the bucket vanished", finished_at=timezone.now())
     client.force_login(alice)
     assert client.get("/dashboard/").status_code == 302  # not staff: to the admin login

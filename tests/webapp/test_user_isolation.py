@@ -56,7 +56,7 @@ def test_the_engine_service_refuses_another_users_dataset(bob, dataset):
     from webapp.runs.services import schedule_run
 
     with pytest.raises(PermissionError):
-        schedule_run(bob, dataset, CORAL, SMALL_MODEL)
+        schedule_run(bob, dataset, worker_config=CORAL, lightly_config=SMALL_MODEL)
 
 
 def test_pages_need_a_login(client, dataset):

@@ -91,7 +91,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     def validate_name(self, name: str) -> str:
         try:
-            return check_name_free(self.context["request"].user, name, self.instance.pk if self.instance else None)
+            return check_name_free(self.context["request"].user, name, dataset_pk=self.instance.pk if self.instance else None)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict["name"]) from None
 

@@ -33,7 +33,7 @@ class DatasetForm(forms.ModelForm):
 
     def clean_name(self):
         try:
-            return services.check_name_free(self.owner, self.cleaned_data["name"], self.instance.pk)
+            return services.check_name_free(self.owner, self.cleaned_data["name"], dataset_pk=self.instance.pk)
         except ValidationError as exc:
             raise forms.ValidationError(exc.message_dict["name"]) from None
 

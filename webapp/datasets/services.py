@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,6 +35,9 @@ from selection_engine.sources import (
 from .. import datadir
 from ..validation import clean_name
 from .models import Dataset, PredictionTask
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +69,7 @@ def allowed_local_path(path: str) -> Path:
     return real
 
 
-def check_name_free(owner, name: str, dataset_pk: int | None = None) -> str:
+def check_name_free(owner: User, name: str, *, dataset_pk: int | None = None) -> str:
     """The stripped name, or a ValidationError when it is not a valid name or the owner already
     has a dataset of that name."""
     name = clean_name(Dataset, name)
@@ -129,7 +133,7 @@ def engine_source(dataset: Dataset) -> Source:
     return OverlaySource(datasource(dataset), dataset.uploads_dir)
 
 
-def save_dataset(dataset: Dataset, changed: set[str] | None = None) -> Dataset:
+def save_dataset(dataset: Dataset, *, changed: set[str] | None = None) -> Dataset:
     """Create or update a dataset; ``changed`` names the edited fields (None: all, i.e. new)."""
     moved = changed is None or bool(changed & set(SOURCE_FIELDS))
     if moved:
@@ -172,7 +176,7 @@ class ConnectionReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
 
-def test_connection(dataset: Dataset, n_examples: int = 8) -> ConnectionReport:
+def test_connection(dataset: Dataset, *, n_examples: int = 8) -> ConnectionReport:
     """List the datasource: how many images, a few names to show, or why it cannot be read.
 
     Also refreshes the dataset's image count and its list of prediction tasks.
@@ -189,18 +193,19 @@ def test_connection(dataset: Dataset, n_examples: int = 8) -> ConnectionReport:
     dataset.save(update_fields=["image_count", "updated_at"])
     report = ConnectionReport(ok=True, image_count=len(images), examples=images[:n_examples], rejected=list(source.rejected))
     try:
-        refresh_tasks(dataset, source, images)
+        refresh_tasks(dataset, source=source, images=images)
     except WinnowError as exc:
         report.error = f"The predictions in the datasource could not be read: {exc}"
     return report
 
 
-def refresh_tasks(dataset: Dataset, source: Source, images: list[str]) -> list[PredictionTask]:
+def refresh_tasks(dataset: Dataset, *, source: Source, images: list[str]) -> list[PredictionTask]:
     """Re-read the tasks (type, categories, coverage) from the dataset's ``.lightly`` files."""
-    return store_tasks(dataset, load_predictions(source, images, tasks=read_task_names(source), known_images=images), len(images))
+    loaded = load_predictions(source, images, tasks=read_task_names(source), known_images=images)
+    return store_tasks(dataset, loaded, n_images=len(images))
 
 
-def store_tasks(dataset: Dataset, loaded: LoadedPredictions, n_images: int) -> list[PredictionTask]:
+def store_tasks(dataset: Dataset, loaded: LoadedPredictions, *, n_images: int) -> list[PredictionTask]:
     """Replace the dataset's task list with the tasks of ``loaded`` (read by the caller)."""
     tasks = [
         PredictionTask(

@@ -217,7 +217,7 @@ def _stage_validate_swap(dataset: Dataset, uploaded: UploadedFile) -> tuple[list
     if accepted:  # the validation read exactly what is stored now: keep its task list and count
         dataset.image_count = len(images)
         dataset.save(update_fields=["image_count", "updated_at"])
-        services.store_tasks(dataset, loaded, len(images))
+        services.store_tasks(dataset, loaded, n_images=len(images))
     return report, accepted
 
 

@@ -35,7 +35,7 @@ def _save(request, form: DatasetForm, template: str, context: dict):
         dataset.owner = request.user
         changed = form.apply_datasource(dataset)
         try:
-            services.save_dataset(dataset, None if new else changed)
+            services.save_dataset(dataset, changed=None if new else changed)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

@@ -8,7 +8,7 @@ from ..runs.models import Run
 from . import selectors
 
 
-def tag_view(run: Run, query: selectors.GalleryQuery, name: str) -> Tag:
+def tag_view(run: Run, query: selectors.GalleryQuery, *, name: str) -> Tag:
     """A tag of every sample matching ``query`` (not only one page), remembering the filters."""
     names = list(selectors.filtered(run, query).values_list("filename", flat=True))
     return tags.create_tag(run.dataset, name, names, run=run, query=query.filters)

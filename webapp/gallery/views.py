@@ -143,7 +143,7 @@ def tag_from_view(request, pk: int):
     run = _finished_run(request, pk)
     try:
         query = selectors.GalleryQuery.from_params(request.POST, run)
-        tag = services.tag_view(run, query, request.POST.get("name", ""))
+        tag = services.tag_view(run, query, name=request.POST.get("name", ""))
     except (selectors.QueryError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:

@@ -10,7 +10,7 @@ saves a queued Run → django-q2 runs ``tasks.execute_run`` → progress is writ
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,8 +27,16 @@ from ..validation import clean_name
 from . import jobs, results
 from .models import Preset, Run, RunSample
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _as_object(name: str, value: Any, allow_none: bool = False) -> dict | None:
+    from ..datasets.models import Dataset, Tag
+
+#: A config document as JSON: an object.
+Document = dict[str, Any]
+
+
+def _as_object(name: str, value: Any, allow_none: bool = False) -> Document | None:
     if value is None or value == "":
         return None if allow_none else {}
     if not isinstance(value, dict):
@@ -36,8 +44,11 @@ def _as_object(name: str, value: Any, allow_none: bool = False) -> dict | None:
     return value
 
 
-def validate_configs(user, dataset, worker_config, lightly_config, selection_config, run_directory: str = "") -> RunConfig:
-    """The engine's RunConfig for these documents, or a ConfigError naming the bad key.
+def validate_configs(
+    user: User, dataset: Dataset, *, worker_config: Any, lightly_config: Any, selection_config: Any, run_directory: str = ""
+) -> RunConfig:
+    """The engine's RunConfig for these documents (as a user sent them: anything but a JSON
+    object is refused), or a ConfigError naming the bad key.
 
     Besides the engine's own checks: every path-valued key stays inside the user's folder
     (:func:`confine_paths`), and the active-learning tasks must exist in the dataset.
@@ -57,7 +68,7 @@ _EXAMPLES = {"file": "e.g. runs/run-3/checkpoints/...", "run": "an earlier run, 
 _MISSING = {"file": "no file {} in your folder", "run": "no run directory {} in your folder"}
 
 
-def confine_paths(config: RunConfig, user) -> None:
+def confine_paths(config: RunConfig, user: User) -> None:
     """Refuse, with a ConfigError naming the key, any path-valued key of ``config`` (the engine's
     :func:`config_paths`) that is absolute, climbs out with ``..``, leads out of the user's folder
     through a symlink, or names a file or run directory to read that is not there."""
@@ -81,7 +92,7 @@ def confine_paths(config: RunConfig, user) -> None:
             raise ConfigError(entry.key, _MISSING[entry.kind].format(shown))
 
 
-def _check_tasks(config: RunConfig, dataset) -> None:
+def _check_tasks(config: RunConfig, dataset: Dataset) -> None:
     """The engine's task/score rule, against the tasks of ``dataset`` in the database."""
     check_task_inputs(
         config.selection, {t.name: t.task_type for t in dataset.tasks.all()}, legacy=not config.explicit_selection,
@@ -90,7 +101,7 @@ def _check_tasks(config: RunConfig, dataset) -> None:
     )
 
 
-def write_labeled_file(user, tag) -> str:
+def write_labeled_file(user: User, tag: Tag) -> str:
     """Write ``tag``'s filenames (the plain-list export: one per line) to ``labeled/tag-<pk>.txt``
     in the user's folder; its path relative to that folder, for ``labeled_filenames_file``."""
     from ..datasets.tags import export
@@ -103,11 +114,16 @@ def write_labeled_file(user, tag) -> str:
     return relative
 
 
-def schedule_run(user, dataset, worker_config=None, lightly_config=None, selection_config=None, rerun_of: Run | None = None) -> Run:
+def schedule_run(
+    user: User, dataset: Dataset, *, worker_config: Document | None = None, lightly_config: Document | None = None,
+    selection_config: Document | None = None, rerun_of: Run | None = None,
+) -> Run:
     """Validate and queue a run; raises ConfigError (nothing is saved then)."""
     if dataset.owner_id != user.pk:
         raise PermissionError("not your dataset")
-    config = validate_configs(user, dataset, worker_config, lightly_config, selection_config)
+    config = validate_configs(
+        user, dataset, worker_config=worker_config, lightly_config=lightly_config, selection_config=selection_config
+    )
     with transaction.atomic():
         run = Run.objects.create(
             owner=user,
@@ -122,11 +138,14 @@ def schedule_run(user, dataset, worker_config=None, lightly_config=None, selecti
     return run
 
 
-def save_preset(user, dataset, name: str, worker_config, lightly_config, selection_config) -> Preset:
+def save_preset(
+    user: User, dataset: Dataset, *, name: str, worker_config: Document | None, lightly_config: Document | None,
+    selection_config: Document | None,
+) -> Preset:
     """Save (or overwrite) a named preset; the name is checked (a ValidationError keyed ``name``)
     and the documents are validated like a run's."""
     name = clean_name(Preset, name)
-    validate_configs(user, dataset, worker_config, lightly_config, selection_config)
+    validate_configs(user, dataset, worker_config=worker_config, lightly_config=lightly_config, selection_config=selection_config)
     preset, _ = Preset.objects.update_or_create(
         owner=user, name=name,
         defaults={"worker_config": worker_config or {}, "lightly_config": lightly_config or {}, "selection_config": selection_config},
@@ -136,11 +155,17 @@ def save_preset(user, dataset, name: str, worker_config, lightly_config, selecti
 
 def rerun(run: Run) -> Run:
     """A new run of the same dataset with the same submitted documents."""
-    return schedule_run(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, rerun_of=run)
+    return schedule_run(
+        run.owner, run.dataset, worker_config=run.worker_config, lightly_config=run.lightly_config,
+        selection_config=run.selection_config, rerun_of=run,
+    )
 
 
 def engine_config(run: Run) -> RunConfig:
-    return validate_configs(run.owner, run.dataset, run.worker_config, run.lightly_config, run.selection_config, run_directory=datadir.run_directory_name(run.pk))
+    return validate_configs(
+        run.owner, run.dataset, worker_config=run.worker_config, lightly_config=run.lightly_config,
+        selection_config=run.selection_config, run_directory=datadir.run_directory_name(run.pk),
+    )
 
 
 def start_run(run_id: int) -> Run | None:
@@ -153,7 +178,7 @@ def fail_stale_runs() -> int:
     return jobs.fail_stale(Run)
 
 
-def complete_run(run: Run, run_dir: Path, n_selected: int) -> None:
+def complete_run(run: Run, *, run_dir: Path, n_selected: int) -> None:
     """Load the run's samples into the database, tag its selection, then mark it completed."""
     from ..datasets.models import Tag, TagItem
 

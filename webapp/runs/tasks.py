@@ -85,4 +85,4 @@ def execute_run(run_id: int) -> str:
             config, on_progress=progress.update, show_bars=False, stream=progress.stream, source=engine_source(run.dataset)
         )
 
-    return execute(run, work, lambda result: services.complete_run(run, result.run_dir, len(result.selected)))
+    return execute(run, work, lambda result: services.complete_run(run, run_dir=result.run_dir, n_selected=len(result.selected)))

@@ -180,16 +180,16 @@ def _review_submit(request, state: wizard.WizardState, form: wizard.ReviewStep, 
     dataset = _chosen_dataset(request, state.answers())
     if dataset is None:
         return redirect(_step_url("dataset"))
-    documents = (data["worker_config"], data["lightly_config"], data["selection_config"])
+    documents = {key: data[key] for key in ("worker_config", "lightly_config", "selection_config")}
     if action == "preset" and not data.get("preset_name"):
         form.add_error("preset_name", "Give the preset a name.")
     else:
         try:
             if action == "preset":
-                services.save_preset(request.user, dataset, data["preset_name"], *documents)
+                services.save_preset(request.user, dataset, name=data["preset_name"], **documents)
                 messages.success(request, f"Saved preset {data['preset_name']}.")
                 return redirect(_step_url("review"))
-            run = services.schedule_run(request.user, dataset, *documents)
+            run = services.schedule_run(request.user, dataset, **documents)
         except ValidationError as exc:  # the preset's name
             form.add_error("preset_name", exc.message_dict["name"])
         except ConfigError as exc:

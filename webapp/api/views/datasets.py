@@ -39,7 +39,7 @@ def _apply_datasource(dataset: Dataset, spec: dict) -> set[str]:
 
 def _save(dataset: Dataset, changed: set[str] | None) -> Dataset:
     try:
-        dataset_services.save_dataset(dataset, changed)
+        dataset_services.save_dataset(dataset, changed=changed)
     except DjangoValidationError as exc:
         raise _datasource_errors(exc) from None
     if changed is None or changed & set(dataset_services.SOURCE_FIELDS):

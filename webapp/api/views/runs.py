@@ -109,7 +109,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if dataset is None:
             raise ValidationError({"dataset": f"you have no dataset {data['dataset']}"})
         run = run_services.schedule_run(
-            request.user, dataset, data.get("worker_config"), data.get("lightly_config"), data.get("selection_config")
+            request.user, dataset, worker_config=data.get("worker_config"), lightly_config=data.get("lightly_config"),
+            selection_config=data.get("selection_config"),
         )
         return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
 

@@ -48,7 +48,7 @@ class TagActions:
                 run = run_selectors.run_of(request.user, data["run"])
                 if run.dataset_id != dataset.pk or run.state != Run.COMPLETED:
                     raise ValidationError({"run": "must be a completed run of this dataset"})
-                tag = gallery_services.tag_view(run, gallery.GalleryQuery.from_params(data.get("filters", {}), run), data["name"])
+                tag = gallery_services.tag_view(run, gallery.GalleryQuery.from_params(data.get("filters", {}), run), name=data["name"])
             else:
                 names = [safe_relpath(name, "filenames") for name in data["filenames"]]
                 tag = tag_service.create_tag(dataset, data["name"], names)
