@@ -15,19 +15,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import checks, inputs, outputs
 from .config import RunConfig
 from .config.tasks import check_task_inputs
-from .datapool import Datapool, load_datapool
 from .errors import ConfigError, InputError, WinnowError
 from .formats.embeddings import EmbeddingTable, normalize, write_embeddings
 from .progress import ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_figures_and_pdf
-from .rundir import RunDirectory
 from .fileio import atomic_write
 from .selection import SelectionData, build_objectives, select, target_count, typicality
-from .samples import drop, duplicate_rows, list_samples, read_filename_list
 from .sources import LocalSource, S3Source, Source
+from .stages import checks, inputs, outputs
+from .stages.datapool import Datapool, load_datapool
+from .stages.rundir import RunDirectory
+from .stages.samples import drop, duplicate_rows, list_samples, read_filename_list
 
 
 WEIGHING = (
@@ -159,7 +159,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
                 inputs.classes_frame(table.filenames, data.class_counts).to_csv(handle, index=False)
             reporter.log(f"Scores of {len(predictions.schemas)} tasks are stored in {run_dir / 'data/scores.csv'}")
     if source is not None:
-        from .metadata import compute_image_metadata, metadata_frame, metadata_kinds
+        from .stages.image_metadata import compute_image_metadata, metadata_frame, metadata_kinds
 
         reporter.set_stage("metadata", "Computing image metadata (sharpness, snr, size).")
         with timer.stage("metadata"):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..datapool import datapool_folder
+from ..stages.datapool import datapool_folder
 from ..sources.base import safe_relpath
 from .documents import FILE_KEYS
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..fileio import atomic_write
 from ..progress import Reporter
-from ..rundir import RunDirectory
+from ..stages.rundir import RunDirectory
 from . import figures
 from .facts import class_facts, distance_facts, score_facts
 from .pdf import training_lines, write_pdf

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import InputError
-from .images import UnreadableImage, open_image
-from .metadata import decode_workers, measure_decoded
-from .progress import Reporter
-from .sources import Source
+from ..errors import InputError
+from ..images import UnreadableImage, open_image
+from .image_metadata import decode_workers, measure_decoded
+from ..progress import Reporter
+from ..sources import Source
 
 
 def inspect_image(source: Source, name: str) -> tuple[str | None, tuple | None]:

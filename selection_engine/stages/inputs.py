@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
-from .config.paths import path_of
-from .config.tasks import score_column
-from .errors import ConfigError, InputError
-from .formats.embeddings import EmbeddingTable, normalize, read_embeddings
-from .formats.predictions import LoadedPredictions, load_predictions
-from .progress import Reporter
-from .scoring import compute_scores
-from .selection import ClassCounts
-from .sources import Source
+from ..config import RunConfig
+from ..config.paths import path_of
+from ..config.tasks import score_column
+from ..errors import ConfigError, InputError
+from ..formats.embeddings import EmbeddingTable, normalize, read_embeddings
+from ..formats.predictions import LoadedPredictions, load_predictions
+from ..progress import Reporter
+from ..scoring import compute_scores
+from ..selection import ClassCounts
+from ..sources import Source
 
 
 def load_valid_predictions(

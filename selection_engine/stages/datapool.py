@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, InputError
-from .fileio import atomic_write, write_text
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_write, write_text
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 

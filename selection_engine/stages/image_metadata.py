@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .formats.metadata import MetadataField
-from .images import open_image
-from .progress import Reporter
-from .sources import Source
+from ..formats.metadata import MetadataField
+from ..images import open_image
+from ..progress import Reporter
+from ..sources import Source
 
 COMPUTED_FIELDS = ("lightly.sharpness", "lightly.snr", "lightly.sizeInBytes", "lightly.width", "lightly.height")
 

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .config.documents import WorkerConfig
-from .fileio import atomic_write, write_lines
-from .formats.embeddings import EmbeddingTable, write_embeddings
-from .images import open_image
-from .progress import Reporter
+from ..config.documents import WorkerConfig
+from ..fileio import atomic_write, write_lines
+from ..formats.embeddings import EmbeddingTable, write_embeddings
+from ..images import open_image
+from ..progress import Reporter
 from .rundir import RunDirectory
-from .selection import Objective, SelectionResult
-from .sources import Source
+from ..selection import Objective, SelectionResult
+from ..sources import Source
 
 
 @dataclass

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import RunConfig
-from .config.paths import resolve_in
-from .errors import InputError
-from .formats.embeddings import EmbeddingTable, read_embeddings
-from .progress import Reporter
-from .sources import LocalSource, Source, safe_relpath
-from .sources.base import name_problem, printable
+from ..config import RunConfig
+from ..config.paths import resolve_in
+from ..errors import InputError
+from ..formats.embeddings import EmbeddingTable, read_embeddings
+from ..progress import Reporter
+from ..sources import LocalSource, Source, safe_relpath
+from ..sources.base import name_problem, printable
 
 
 @dataclass
