@@ -12,7 +12,6 @@ each for the progress callback (``reporter.set_stage``) and times it (``timer.st
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +22,10 @@ from .config import RunConfig
 from .config.tasks import check_task_inputs
 from .errors import ConfigError, InputError, WinnowError
 from .fileio import atomic_write
-from .formats.predictions import LoadedPredictions
 from .progress import ProgressCallback, Reporter, StageTimer
-from .report import ReportInputs, report_facts, write_figures_and_pdf
-from .selection import Objective, SelectionData
+from .report import ReportInputs, report_facts, write_report
+from .report.facts import run_report
+from .selection import SelectionData
 from .sources import LocalSource, S3Source, Source
 from .stages.checks import remove_corrupt, remove_duplicates
 from .stages.datapool import load_datapool, save_run
@@ -36,18 +35,6 @@ from .stages.load import load_inputs
 from .stages.outputs import dump_images, store_embeddings, write_selection
 from .stages.pick import earlier_picks, not_candidate_reasons, pick
 from .stages.rundir import RunDirectory
-
-
-WEIGHING = (
-    "Each pick maximises the sum over strategies of strength x term, each term in [0, 1]: DIVERSITY, "
-    "the distance to the nearest selected sample divided by the largest such distance among the "
-    "candidates; WEIGHTS, the input rescaled to [0, 1] over the candidates; SIMILARITY, closeness to "
-    "the nearest query sample, rescaled likewise; BALANCE, how much the sample moves the selection's "
-    "class mix toward the target (L1), rescaled over the candidates. THRESHOLD removes candidates. "
-    "A DIVERSITY weighed by typicality multiplies its term by t^w, t the typicality (inverse mean "
-    "distance to the 20 nearest neighbours) rescaled to [0, 1]; coral's COLD_START uses w = 0.5 with "
-    "no labels, falling linearly to 0 at 30 labeled samples per class."
-)
 
 
 @dataclass
@@ -176,69 +163,32 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         statistics, raw_distances = report_facts(report_inputs)
         with atomic_write(run_dir / "data/nearest_neighbour_distances.npz", mode="wb") as handle:
             np.savez_compressed(handle, **raw_distances)  # the web app's distance histograms
-    finished = datetime.now()
-    report = {
-        "status": "completed",
-        "run_directory": str(run_dir.path),
-        "job": {
-            "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": finished.isoformat(timespec="seconds"),
-            "duration_s": round((finished - started).total_seconds(), 3),
-            "stage_durations_s": timer.stages,
-            "files_seen": files_seen,
-            "rejected_paths": [{"filename": n, "reason": r} for n, r in (source.rejected if source else [])],
-            "corrupt": len(samples.corrupt),
-            "duplicates": len(samples.duplicates),
-            "candidates": int(picked.candidates.sum()),
-            "predictions": _predictions_facts(loaded.predictions),
-            "selected": len(written.selected),
-            "removed": written.removed,
-            "stop_reason": result.stop_reason,
-            "embedding_dimension": int(table.embeddings.shape[1]),
-            "device": embedded.device,
-            "compute_efficiency": embedded.compute_efficiency,
-            "training": embedded.training_facts(),
-            "host": platform.node(),
-            "datasource": source.label if source is not None else None,
-        },
-        "selection": {
-            "objectives": [_objective_facts(o) for o in picked.objectives],
-            "labeled": len(earlier.labeled),
-            "weighing": WEIGHING,
-            "datapool": pool.name if pool is not None else None,
-        },
-        "config": config.to_dict(),
-        "statistics": statistics,
-    }
-    reporter.log(f"Writing report to {run_dir / 'report.pdf'}.")
-    try:
-        report["plots"] = write_figures_and_pdf(run_dir, report, report_inputs, raw_distances, source, reporter)
-    except Exception as exc:  # the selection is done; a broken report must not lose it
-        reporter.log(f"Warning: report.pdf could not be written: {type(exc).__name__}: {exc}")
-        report["plots"] = []
-    run_dir.write_json("report.json", report)
-    reporter.log(f"Report written to {run_dir / 'report.json'}")
+    report = run_report(
+        run_directory=str(run_dir.path),
+        started=started,
+        finished=datetime.now(),
+        stage_durations=timer.stages,
+        files_seen=files_seen,
+        source=source,
+        corrupt=len(samples.corrupt),
+        duplicates=len(samples.duplicates),
+        candidates=int(picked.candidates.sum()),
+        predictions=loaded.predictions,
+        selected=len(written.selected),
+        removed=written.removed,
+        stop_reason=result.stop_reason,
+        embedding_dimension=int(table.embeddings.shape[1]),
+        device=embedded.device,
+        compute_efficiency=embedded.compute_efficiency,
+        training=embedded.training_facts(),
+        objectives=picked.objectives,
+        labeled=len(earlier.labeled),
+        datapool=pool.name if pool is not None else None,
+        config=config.to_dict(),
+        statistics=statistics,
+    )
+    write_report(run_dir, report, report_inputs, raw_distances, source, reporter)
     if pool is not None:  # last: a run that fails earlier leaves the datapool as it was
         save_run(pool, table, result.indices, str(run_dir.path), worker.datapool.keep_history, reporter)
     reporter.log("Done!")
     return RunResult(run_dir=run_dir.path, selected=written.selected, report=report)
-
-
-def _predictions_facts(predictions: LoadedPredictions | None) -> dict:
-    if predictions is None:
-        return {"tasks": {}, "problems": []}
-    return {
-        "tasks": {
-            task: {"task_type": schema.task_type, "categories": schema.category_names,
-                   "files": predictions.n_files.get(task, 0), "images_with_predictions": predictions.coverage(task)}
-            for task, schema in predictions.schemas.items()
-        },
-        "problems": [{"file": p.file, "task": p.task, "message": p.message} for p in predictions.problems],
-    }
-
-
-def _objective_facts(objective: Objective) -> dict:
-    facts = {"label": objective.label, "strength": objective.strength}
-    if objective.exponent is not None:
-        facts["typicality_exponent"] = round(objective.exponent, 4)
-    return facts
