@@ -26,12 +26,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
 import requests
+
+from .formats.archive import zip_folder
 
 __all__ = [
     "ApiError", "AuthenticationError", "BadRequest", "NotFound", "RunFailed", "WinnowClient",
@@ -322,15 +323,3 @@ class WinnowClient:
                     handle.write(chunk)
             partial.replace(target)
             return target
-
-
-def zip_folder(folder: Path, archive: IO[bytes]) -> None:
-    """Zip ``folder`` under its own name (``.lightly/...``, ``predictions/...``, ``<task>/...``);
-    a datasource root is reduced to its ``.lightly`` folder."""
-    if (folder / ".lightly").is_dir():
-        folder = folder / ".lightly"
-    base = folder.resolve().name
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file() and not file.is_symlink():
-                zipped.write(file, f"{base}/{file.relative_to(folder).as_posix()}")

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ..datapool import datapool_folder
 from ..sources.base import safe_relpath
+from ..stages.datapool import datapool_folder
 from .documents import FILE_KEYS
 
 if TYPE_CHECKING:

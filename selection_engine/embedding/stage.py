@@ -20,12 +20,13 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
+from ..config.paths import resolve_in
+from ..errors import InputError
 from ..formats.embeddings import EmbeddingTable
 from ..progress import Reporter, StageTimer
-from ..rundir import RunDirectory
-from ..errors import InputError
-from ..samples import Samples, drop, resolve_in
 from ..sources import Source
+from ..stages.rundir import RunDirectory
+from ..stages.samples import Samples, drop
 from .checkpoints import load_checkpoint, save_checkpoint
 from .inference import device_for, embed_images
 from .model import EmbeddingModel, build_model

@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig, resolve
+from ..config.paths import resolve_in
 from ..config.selection import from_legacy, parse_selection_config
 from ..config.typed import CliText, build, dotted_keys
 from ..errors import ConfigError, InputError
 from ..formats.embeddings import normalize, read_embeddings
 from ..formats.jsondoc import parse_json
 from ..progress import Reporter
-from ..rundir import RunDirectory
-from ..samples import resolve_in
 from ..sources import Source
+from ..stages.rundir import RunDirectory
 from .loop import TASK, Protocol, Selector, engine_selector, random_selector, simulate
 from .summary import method_table, paired_differences, per_round, plot, recommendation, text_table
 

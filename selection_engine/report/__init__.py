@@ -1,7 +1,8 @@
 """The run report: ``report.json`` (facts), ``plots/*.png`` (figures) and ``report.pdf``.
 
-:func:`report_facts` computes the numbers; :func:`write_figures_and_pdf` draws and typesets them.
-A figure that fails is left out and named in the log: the report never fails the run.
+:func:`report_facts` computes the numbers, ``facts.run_report`` puts report.json together, and
+:func:`write_report` draws and typesets the figures and writes both files. A figure that fails is
+left out and named in the log: the report never fails the run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..fileio import atomic_write
 from ..progress import Reporter
-from ..rundir import RunDirectory
+from ..stages.rundir import RunDirectory
 from . import figures
 from .facts import class_facts, distance_facts, score_facts
 from .pdf import training_lines, write_pdf
@@ -44,6 +45,19 @@ def report_facts(inputs: ReportInputs) -> tuple[dict, dict[str, np.ndarray]]:
         "classes": class_facts(inputs.class_counts, inputs.selected),
     }
     return facts, raw
+
+
+def write_report(run_dir: RunDirectory, report: dict, inputs: ReportInputs, raw: dict, source, reporter: Reporter) -> None:
+    """Draw the figures and typeset report.pdf (``report["plots"]`` lists the plot files; [] when
+    that fails), then write ``report`` to report.json."""
+    reporter.log(f"Writing report to {run_dir / 'report.pdf'}.")
+    try:
+        report["plots"] = write_figures_and_pdf(run_dir, report, inputs, raw, source, reporter)
+    except Exception as exc:  # the selection is done; a broken report must not lose it
+        reporter.log(f"Warning: report.pdf could not be written: {type(exc).__name__}: {exc}")
+        report["plots"] = []
+    run_dir.write_json("report.json", report)
+    reporter.log(f"Report written to {run_dir / 'report.json'}")
 
 
 def write_figures_and_pdf(run_dir: RunDirectory, report: dict, inputs: ReportInputs, raw: dict, source, reporter: Reporter) -> list[str]:

@@ -1,12 +1,33 @@
-"""The numbers of a run's report: distance, score and class statistics (all vs selected).
+"""The facts of a run's report: ``report.json`` (:func:`run_report`) and its distance, score and
+class statistics (all vs selected).
 
-Everything here is a pure function of arrays; ``report.json`` and ``report.pdf`` both print
-what these return, so the two always agree.
+Everything here is a pure function of arrays and values; ``report.json`` and ``report.pdf`` both
+print what these return, so the two always agree.
 """
 
 from __future__ import annotations
 
+import platform
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..formats.predictions import LoadedPredictions
+    from ..selection import Objective
+    from ..sources import Source
+
+WEIGHING = (
+    "Each pick maximises the sum over strategies of strength x term, each term in [0, 1]: DIVERSITY, "
+    "the distance to the nearest selected sample divided by the largest such distance among the "
+    "candidates; WEIGHTS, the input rescaled to [0, 1] over the candidates; SIMILARITY, closeness to "
+    "the nearest query sample, rescaled likewise; BALANCE, how much the sample moves the selection's "
+    "class mix toward the target (L1), rescaled over the candidates. THRESHOLD removes candidates. "
+    "A DIVERSITY weighed by typicality multiplies its term by t^w, t the typicality (inverse mean "
+    "distance to the 20 nearest neighbours) rescaled to [0, 1]; coral's COLD_START uses w = 0.5 with "
+    "no labels, falling linearly to 0 at 30 labeled samples per class."
+)
 
 #: Memory the nearest-neighbour search may use for one block of distances, in bytes.
 DISTANCE_MEMORY_BYTES = 256 * 1024**2
@@ -91,4 +112,91 @@ def class_facts(class_counts: dict, selected: np.ndarray) -> dict:
             "share_before": [round(float(v), 6) for v in before / max(before.sum(), 1)],
             "share_after": [round(float(v), 6) for v in after / max(after.sum(), 1)],
         }
+    return facts
+
+
+def run_report(
+    *,
+    run_directory: str,
+    started: datetime,
+    finished: datetime,
+    stage_durations: dict[str, float],
+    files_seen: int,
+    source: Source | None,
+    corrupt: int,
+    duplicates: int,
+    candidates: int,
+    predictions: LoadedPredictions | None,
+    selected: int,
+    removed: int,
+    stop_reason: str,
+    embedding_dimension: int,
+    device: str,
+    compute_efficiency: float | None,
+    training: dict | None,
+    objectives: list[Objective],
+    labeled: int,
+    datapool: str | None,
+    config: dict,
+    statistics: dict,
+) -> dict:
+    """``report.json`` of a completed run, less ``plots`` (added once the figures are drawn).
+
+    ``source``: the datasource (its rejected paths and label), None when an embeddings file gave
+    the samples; ``corrupt``, ``duplicates``, ``candidates``, ``selected``, ``removed``, ``labeled``:
+    counts of samples; ``training``: ``Embedded.training_facts()``; ``config``: ``RunConfig.to_dict()``;
+    ``statistics``: the sections ``report_facts`` computes.
+    """
+    return {
+        "status": "completed",
+        "run_directory": run_directory,
+        "job": {
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "duration_s": round((finished - started).total_seconds(), 3),
+            "stage_durations_s": stage_durations,
+            "files_seen": files_seen,
+            "rejected_paths": [{"filename": n, "reason": r} for n, r in (source.rejected if source else [])],
+            "corrupt": corrupt,
+            "duplicates": duplicates,
+            "candidates": candidates,
+            "predictions": _predictions_facts(predictions),
+            "selected": selected,
+            "removed": removed,
+            "stop_reason": stop_reason,
+            "embedding_dimension": embedding_dimension,
+            "device": device,
+            "compute_efficiency": compute_efficiency,
+            "training": training,
+            "host": platform.node(),
+            "datasource": source.label if source is not None else None,
+        },
+        "selection": {
+            "objectives": [_objective_facts(o) for o in objectives],
+            "labeled": labeled,
+            "weighing": WEIGHING,
+            "datapool": datapool,
+        },
+        "config": config,
+        "statistics": statistics,
+    }
+
+
+def _predictions_facts(predictions: LoadedPredictions | None) -> dict:
+    if predictions is None:
+        return {"tasks": {}, "problems": []}
+    return {
+        "tasks": {
+            task: {"task_type": schema.task_type, "categories": schema.category_names,
+                   "files": predictions.n_files.get(task, 0), "images_with_predictions": predictions.coverage(task)}
+            for task, schema in predictions.schemas.items()
+        },
+        "problems": [{"file": p.file, "task": p.task, "message": p.message} for p in predictions.problems],
+    }
+
+
+def _objective_facts(objective: Objective) -> dict:
+    facts = {"label": objective.label, "strength": objective.strength}
+    if objective.exponent is not None:
+        facts["typicality_exponent"] = round(objective.exponent, 4)
     return facts

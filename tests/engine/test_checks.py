@@ -2,7 +2,7 @@
 
 import shutil
 
-from selection_engine.checks import find_corrupt, find_exact_duplicates
+from selection_engine.stages.checks import find_corrupt, find_exact_duplicates
 from selection_engine.progress import Reporter
 from selection_engine.sources import LocalSource
 from tests.factories import write_image
@@ -40,8 +40,8 @@ def test_exact_duplicates_keep_the_first_in_sorted_order(tmp_path):
 
 
 def test_the_corruptness_check_measures_the_computed_metadata_on_the_same_decode(tmp_path):
-    from selection_engine.checks import inspect_images
-    from selection_engine.metadata import compute_image_metadata, metadata_frame
+    from selection_engine.stages.checks import inspect_images
+    from selection_engine.stages.image_metadata import compute_image_metadata, metadata_frame
 
     for i in range(4):
         write_image(tmp_path / f"{i}.png", seed=i, size=(20 + i, 30))

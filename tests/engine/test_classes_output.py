@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from selection_engine.inputs import classes_frame
+from selection_engine.stages.inputs import classes_frame
 from selection_engine.selection import ClassCounts
 
 

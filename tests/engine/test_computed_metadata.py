@@ -6,7 +6,7 @@ from PIL import Image
 
 from selection_engine.errors import InputError
 from selection_engine.formats.metadata import MetadataField
-from selection_engine.metadata import COMPUTED_FIELDS, compute_image_metadata, metadata_kinds
+from selection_engine.stages.image_metadata import COMPUTED_FIELDS, compute_image_metadata, metadata_kinds
 from selection_engine.progress import Reporter
 from selection_engine.sources import LocalSource
 from tests.factories import write_image

@@ -16,12 +16,12 @@ import pytest
 from PIL import Image
 
 from selection_engine import pipeline
-from selection_engine.checks import inspect_image
+from selection_engine.stages.checks import inspect_image
 from selection_engine.config import resolve
 from selection_engine.embedding.decode import decode_file
 from selection_engine.formats.predictions import load_predictions
 from selection_engine.images import UnreadableImage, image_size, open_image
-from selection_engine.metadata import measure_image
+from selection_engine.stages.image_metadata import measure_image
 from selection_engine.report.figures import _thumbnail
 from selection_engine.sources import LocalSource
 from tests.factories import image_folder

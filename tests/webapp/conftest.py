@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from selection_engine.client import zip_folder as client_zip_folder
+from selection_engine.formats.archive import zip_folder as client_zip_folder
 from selection_engine.synthetic import write_images, write_predictions
 from webapp.datasets.models import Dataset
 from webapp.datasets.services import save_dataset, test_connection

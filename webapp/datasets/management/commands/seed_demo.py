@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 
-from selection_engine.client import zip_folder
+from selection_engine.formats.archive import zip_folder
 from selection_engine.synthetic import write_digit_predictions, write_digits
 
 from ...models import Dataset

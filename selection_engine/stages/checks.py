@@ -1,15 +1,23 @@
-"""Checks on the raw files: corruptness and exact duplicates."""
+"""Checks on the raw files: corruptness and exact duplicates.
+
+:func:`remove_corrupt` and :func:`remove_duplicates` are the run's corruptness and duplicates
+stages: they drop what they find from the samples, each with its reason.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
-from .errors import InputError
-from .images import UnreadableImage, open_image
-from .metadata import decode_workers, measure_decoded
-from .progress import Reporter
-from .sources import Source
+import numpy as np
+
+from ..errors import InputError
+from ..formats.embeddings import EmbeddingTable
+from ..images import UnreadableImage, open_image
+from ..progress import Reporter
+from ..sources import Source
+from .image_metadata import decode_workers, measure_decoded
+from .samples import Samples, drop
 
 
 def inspect_image(source: Source, name: str) -> tuple[str | None, tuple | None]:
@@ -78,3 +86,32 @@ def find_exact_duplicates(source: Source, filenames: list[str], reporter: Report
             if kept != name:
                 duplicates[name] = kept
     return duplicates
+
+
+def duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
+    """Without the image files, exact duplicates are identical embedding rows."""
+    order = np.argsort(np.asarray(table.filenames, dtype=object), kind="stable")
+    _, first, inverse = np.unique(table.embeddings[order], axis=0, return_index=True, return_inverse=True)
+    kept = order[first][inverse.ravel()]
+    return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
+
+
+def remove_corrupt(source: Source, samples: Samples, reporter: Reporter) -> dict[str, tuple]:
+    """The corruptness stage: drop the samples whose files cannot be fully decoded
+    (``samples.corrupt``: filename → reason). Returns the computed metadata of the others,
+    ``{filename: (sharpness, snr, size in bytes, width px, height px)}``, measured on the same decode."""
+    samples.corrupt, measured = inspect_images(source, samples.filenames, reporter)
+    reporter.log(f"Found {len(samples.corrupt)} corrupt images.")
+    drop(samples, {name: f"corrupt: {reason}" for name, reason in samples.corrupt.items()})
+    return measured
+
+
+def remove_duplicates(source: Source | None, samples: Samples, reporter: Reporter) -> None:
+    """The duplicates stage: drop exact duplicates (``samples.duplicates``: duplicate → kept),
+    files with identical bytes, or identical embedding rows when there is no datasource."""
+    if source is not None:
+        samples.duplicates = find_exact_duplicates(source, samples.filenames, reporter)
+    else:
+        samples.duplicates = duplicate_rows(samples.table)
+    reporter.log(f"Found {len(samples.duplicates)} exact duplicates.")
+    drop(samples, {dup: f"exact duplicate of {kept}" for dup, kept in samples.duplicates.items()})

@@ -4,6 +4,9 @@ A pool remembers every sample it has seen and the embeddings of every sample it 
 later run treats earlier picks as already selected and offers only unseen samples as candidates,
 so each run adds what is new and different. Stored as one ``datapool.npz`` (written atomically)
 plus a readable ``history.json`` under ``<shared_dir or output_dir>/datapools/<name>/``.
+
+:func:`earlier_in` tells the selection stage what the pool holds for this run's samples;
+:func:`save_run` adds the run's picks once everything else is written.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, InputError
-from .fileio import atomic_write, write_text
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_write, write_text
+from ..formats.embeddings import EmbeddingTable
+from ..progress import Reporter
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -89,3 +94,39 @@ def load_datapool(base: str, name: str) -> Datapool:
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(str(pool.path), f"datapool file cannot be read: {exc}") from None
     return pool
+
+
+def earlier_in(pool: Datapool, table: EmbeddingTable, reporter: Reporter) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """What ``pool`` holds for the N samples of ``table`` (embeddings (N, D)): (candidates bool
+    (N,), the samples the pool has not seen; preselected int64 (P,), the in-run indices of its
+    picks; external float32 (M, D) or None, the stored embeddings of its picks that are not in
+    this input, None when there are none or their dimension is not D)."""
+    n = len(table)
+    index = {f: i for i, f in enumerate(table.filenames)}
+    seen = np.array([f in pool.seen for f in table.filenames], dtype=bool)
+    candidates = ~seen
+    preselected = np.array([index[f] for f in pool.selected if f in index], dtype=np.int64)
+    absent = [i for i, f in enumerate(pool.selected) if f not in index]
+    external = None
+    if absent:
+        if pool.embeddings.shape[1] == table.embeddings.shape[1]:
+            external = pool.embeddings[absent]
+        else:
+            reporter.log(
+                f"Warning: {len(absent)} earlier picks of datapool {pool.name} are not in this input and their stored "
+                f"embeddings have dimension {pool.embeddings.shape[1]}, not {table.embeddings.shape[1]}; ignoring them."
+            )
+    reporter.log(
+        f"Datapool {pool.name}: {len(pool.selected)} samples selected earlier, {int(seen.sum())} of the {n} "
+        f"samples seen before, {int(candidates.sum())} new candidates."
+    )
+    return candidates, preselected, external
+
+
+def save_run(pool: Datapool, table: EmbeddingTable, picks: np.ndarray, run_dir: str, keep_history: bool, reporter: Reporter) -> None:
+    """Record that the run in ``run_dir`` saw every sample of ``table`` and picked ``picks``
+    (int64 (k,) row indices), and save the pool."""
+    picked = [table.filenames[i] for i in picks]
+    pool.record(table.filenames, picked, table.embeddings[picks], run_dir, keep_history)
+    pool.save()
+    reporter.log(f"Datapool {pool.name} now holds {len(pool.selected)} selected of {len(pool.seen)} seen samples.")

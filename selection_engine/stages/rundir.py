@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from .errors import InputError
-from .fileio import write_text
-from .sources import safe_relpath
+from ..errors import InputError
+from ..fileio import write_text
+from ..sources import safe_relpath
 
 FAILED_MARKER = "FAILED.txt"
 

@@ -1,4 +1,8 @@
-"""Writing a run's selection to its run directory (SPEC §4.1)."""
+"""Writing a run's embeddings and selection to its run directory (SPEC §4.1).
+
+:func:`store_embeddings` follows the embed stage; :func:`write_selection` and :func:`dump_images`
+are the outputs stage.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,38 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .config.documents import WorkerConfig
-from .fileio import atomic_write, write_lines
-from .formats.embeddings import EmbeddingTable, write_embeddings
-from .images import open_image
-from .progress import Reporter
+from ..config.documents import WorkerConfig
+from ..errors import ConfigError
+from ..fileio import atomic_write, write_lines
+from ..formats.embeddings import EmbeddingTable, normalize, write_embeddings
+from ..images import open_image
+from ..progress import Reporter
+from ..selection import Objective, SelectionResult
+from ..sources import Source
 from .rundir import RunDirectory
-from .selection import Objective, SelectionResult
-from .sources import Source
 
 
 @dataclass
 class Written:
+    """What :func:`write_selection` wrote: the picked filenames in pick order, and how many rows
+    ``removed_samples.csv`` has."""
+
     selected: list[str]
     removed: int
+
+
+def store_embeddings(run_dir: RunDirectory, table: EmbeddingTable, normalize_embeddings: bool, reporter: Reporter) -> EmbeddingTable:
+    """Write ``data/embeddings.csv`` (``table`` as embedded) and ``data/normalized_embeddings.csv``;
+    returns the table selection uses: ``table`` with rows scaled to unit length when
+    ``normalize_embeddings``, else ``table`` itself."""
+    write_embeddings(run_dir / "data/embeddings.csv", table)
+    reporter.log(f"Unique embeddings are stored in {run_dir / 'data/embeddings.csv'}")
+    if normalize_embeddings:
+        reporter.log("Normalizing embeddings to unit length (disable with normalize_embeddings=False).")
+        table = EmbeddingTable(table.filenames, normalize(table.embeddings), table.labels, table.extra)
+    write_embeddings(run_dir / "data/normalized_embeddings.csv", table)
+    reporter.log(f"Normalized embeddings are stored in {run_dir / 'data/normalized_embeddings.csv'}")
+    return table
 
 
 def _reasons(result: SelectionResult, objectives: list[Objective]) -> list[str]:
@@ -123,8 +145,11 @@ def _target_size(width: int, height: int, size) -> tuple[int, int] | None:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def dump_images(run_dir: RunDirectory, source: Source, selected: list[str], worker: WorkerConfig, reporter: Reporter) -> None:
-    """Copy the selected images to ``data/sampled/`` (resized/converted as configured)."""
+def dump_images(run_dir: RunDirectory, source: Source | None, selected: list[str], worker: WorkerConfig, reporter: Reporter) -> None:
+    """Copy the selected images to ``data/sampled/`` (resized/converted as configured); a
+    ConfigError without a datasource to copy them from."""
+    if source is None:
+        raise ConfigError("dump_dataset", "needs input_dir: the images to copy are read from there")
     fmt = worker.output_image_format.lower()
     size = worker.output_image_size
     reporter.log("Output images will not be resized." if size == -1 else f"Output images are resized to {size}.")

@@ -1,7 +1,8 @@
-"""Gathering what the strategies read: predictions and their scores, metadata, query samples.
+"""Gathering what the strategies read: predictions and their scores, query samples.
 
 The pipeline calls these stage by stage; each returns plain arrays/DataFrames aligned to the
 run's samples, which end up in a :class:`~selection_engine.selection.SelectionData`.
+:func:`score_samples` is the scores stage.
 """
 
 from __future__ import annotations
@@ -11,22 +12,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
-from .config.paths import path_of
-from .config.tasks import score_column
-from .errors import ConfigError, InputError
-from .formats.embeddings import EmbeddingTable, normalize, read_embeddings
-from .formats.predictions import LoadedPredictions, load_predictions
-from .progress import Reporter
-from .scoring import compute_scores
-from .selection import ClassCounts
-from .sources import Source
+from ..config import RunConfig, SelectionConfig
+from ..config.documents import ScorerConfig
+from ..config.paths import path_of
+from ..config.tasks import score_column
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_write
+from ..formats.embeddings import EmbeddingTable, normalize, read_embeddings
+from ..formats.predictions import LoadedPredictions, load_predictions
+from ..progress import Reporter
+from ..scoring import compute_scores
+from ..selection import ClassCounts
+from ..sources import Source
+from .rundir import RunDirectory
 
 
 def load_valid_predictions(
-    config: RunConfig, source: Source, filenames: list[str], known_images: list[str], reporter: Reporter
+    source: Source, filenames: list[str], known_images: list[str], invalid_predictions: str, reporter: Reporter
 ) -> LoadedPredictions:
-    """Predictions of every task; bad files fail the run or are skipped (``invalid_predictions``)."""
+    """Predictions of every task; bad files fail the run or are skipped (``invalid_predictions``:
+    "fail" or "skip")."""
     loaded = load_predictions(source, filenames, reporter=reporter, known_images=known_images)
     for task, schema in loaded.schemas.items():
         reporter.log(
@@ -36,20 +41,22 @@ def load_valid_predictions(
     if loaded.problems:
         first = loaded.problems[0]
         more = f" (and {len(loaded.problems) - 1} more bad prediction files)" if len(loaded.problems) > 1 else ""
-        if config.worker.invalid_predictions == "fail":
+        if invalid_predictions == "fail":
             raise InputError(first.file, f"{first.message}{more}; set invalid_predictions=skip to skip bad files")
         for problem in loaded.problems:
             reporter.log(f"Warning: skipped {problem.file}: {problem.message}")
     return loaded
 
 
-def prediction_scores(config: RunConfig, predictions: LoadedPredictions, filenames: list[str]):
-    """(scores {"task/score": (N,)}, class counts per task) over ``filenames``."""
+def prediction_scores(
+    predictions: LoadedPredictions, filenames: list[str], scorer_config: ScorerConfig
+) -> tuple[dict[str, np.ndarray], dict[str, ClassCounts]]:
+    """(scores {"task/score": float64 (N,)}, class counts per task) over the N ``filenames``."""
     scores: dict[str, np.ndarray] = {}
     classes: dict[str, ClassCounts] = {}
     for task in predictions.schemas:
         parsed = predictions.task(task, filenames)
-        for name, values in compute_scores(parsed, config.worker.scorer_config).items():
+        for name, values in compute_scores(parsed, scorer_config).items():
             scores[score_column(task, name)] = values
         counts = np.zeros((len(filenames), parsed.schema.n_categories))
         np.add.at(counts, (parsed.image_index, parsed.category_index), 1.0)
@@ -68,18 +75,19 @@ def classes_frame(filenames: list[str], class_counts: dict[str, ClassCounts]) ->
     return frame
 
 
-def column_scores(config: RunConfig, table: EmbeddingTable) -> dict[str, np.ndarray]:
-    """Scores taken from columns of the embeddings CSV."""
+def column_scores(selection: SelectionConfig, embeddings_file: str, table: EmbeddingTable) -> dict[str, np.ndarray]:
+    """Scores taken from columns of the embeddings CSV ``embeddings_file`` (the worker's
+    ``embeddings``, "" without one), one per SCORES strategy that names a column."""
     scores = {}
-    for spec in config.selection.strategies:
+    for spec in selection.strategies:
         column = spec.input.column
         if spec.input.type == "SCORES" and column:
-            if not config.worker.embeddings:
+            if not embeddings_file:
                 raise ConfigError(
                     "active_learning_score_column_name",
                     f"scores from column {column!r} need embeddings=FILE with that column",
                 )
-            scores[column] = table.column(column, config.worker.embeddings)
+            scores[column] = table.column(column, embeddings_file)
     return scores
 
 
@@ -124,7 +132,37 @@ def _read_selected(run_dir: Path, key: str) -> EmbeddingTable:
 
 
 def scores_frame(filenames: list[str], scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per image: ``filenames``, then one column per score."""
     frame = pd.DataFrame({"filenames": filenames})
     for name, values in scores.items():
         frame[name] = values
     return frame
+
+
+def score_samples(
+    table: EmbeddingTable,
+    selection: SelectionConfig,
+    embeddings_file: str,
+    predictions: LoadedPredictions | None,
+    scorer_config: ScorerConfig,
+    run_dir: RunDirectory,
+    reporter: Reporter,
+) -> tuple[dict[str, np.ndarray], dict[str, ClassCounts]]:
+    """The scores stage: (scores {name: float64 (N,)}, class counts per task) of the N samples of
+    ``table``.
+
+    Scores are the embeddings file's columns that SCORES strategies name, then every task's
+    ``task/score``; with predictions, those go to ``data/scores.csv`` and each image's predicted
+    classes to ``data/classes.csv``.
+    """
+    scores = column_scores(selection, embeddings_file, table)
+    class_counts: dict[str, ClassCounts] = {}
+    if predictions is not None and predictions.schemas:
+        task_scores, class_counts = prediction_scores(predictions, table.filenames, scorer_config)
+        scores.update(task_scores)
+        with atomic_write(run_dir / "data/scores.csv") as handle:
+            scores_frame(table.filenames, task_scores).to_csv(handle, index=False, float_format="%.6g")
+        with atomic_write(run_dir / "data/classes.csv") as handle:
+            classes_frame(table.filenames, class_counts).to_csv(handle, index=False)
+        reporter.log(f"Scores of {len(predictions.schemas)} tasks are stored in {run_dir / 'data/scores.csv'}")
+    return scores, class_counts

@@ -2,6 +2,8 @@
 
 All measures are taken on the grey image: PIL's "L" conversion (ITU-R 601-2 luma) as float64
 values in [0, 255], of the first frame, in stored pixel order (EXIF orientation is not applied).
+
+:func:`metadata_table` is the run's metadata stage: the user's metadata beside the computed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .formats.metadata import MetadataField
-from .images import open_image
-from .progress import Reporter
-from .sources import Source
+from ..fileio import atomic_write
+from ..formats.metadata import MetadataField
+from ..images import open_image
+from ..progress import Reporter
+from ..sources import Source
+from .rundir import RunDirectory
 
 COMPUTED_FIELDS = ("lightly.sharpness", "lightly.snr", "lightly.sizeInBytes", "lightly.width", "lightly.height")
 
@@ -101,3 +105,31 @@ def metadata_kinds(fields: list[MetadataField]) -> dict[str, str]:
     kinds = {field.name: "numeric" if field.value_type in _NUMERIC_TYPES else "categorical" for field in fields}
     kinds.update({name: "numeric" for name in COMPUTED_FIELDS})
     return kinds
+
+
+def metadata_table(
+    source: Source,
+    filenames: list[str],
+    measured: dict[str, tuple],
+    user_metadata: pd.DataFrame,
+    fields: list[MetadataField],
+    run_dir: RunDirectory,
+    reporter: Reporter,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The metadata stage: (the metadata of the N ``filenames``, each column's kind), the table
+    also written to ``data/metadata.csv``.
+
+    The table has N rows in the order of ``filenames``: ``filenames``, the user's ``fields`` (as
+    ``user_metadata`` holds them, see ``formats.metadata.read_metadata``), then the computed
+    :data:`COMPUTED_FIELDS`, taken from ``measured`` (the corruptness check's
+    ``{filename: measure_decoded tuple}``) when given, else by decoding every image again.
+    """
+    if measured:
+        computed = metadata_frame(filenames, [measured[name] for name in filenames])
+    else:
+        computed = compute_image_metadata(source, filenames, reporter)
+    order = pd.DataFrame({"filenames": filenames})
+    metadata = order.merge(user_metadata, on="filenames", how="left").merge(computed, on="filenames", how="left")
+    with atomic_write(run_dir / "data/metadata.csv") as handle:
+        metadata.to_csv(handle, index=False)
+    return metadata, metadata_kinds(fields)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .config import RunConfig
-from .config.paths import resolve_in
-from .errors import InputError
-from .formats.embeddings import EmbeddingTable, read_embeddings
-from .progress import Reporter
-from .sources import LocalSource, Source, safe_relpath
-from .sources.base import name_problem, printable
+from ..config import WorkerConfig
+from ..config.paths import resolve_in
+from ..errors import InputError
+from ..formats.embeddings import EmbeddingTable, read_embeddings
+from ..progress import Reporter
+from ..sources import LocalSource, Source, safe_relpath
+from ..sources.base import name_problem, printable
 
 
 @dataclass
@@ -29,6 +27,7 @@ class Samples:
 
 
 def drop(samples: Samples, reasons: dict[str, str]) -> None:
+    """Remove the samples named in ``reasons`` (and their table rows), recording why in ``samples.removed``."""
     if not reasons:
         return
     samples.removed.update(reasons)
@@ -38,10 +37,11 @@ def drop(samples: Samples, reasons: dict[str, str]) -> None:
         samples.table = samples.table.subset(keep)
 
 
-def read_filename_list(config: RunConfig, key: str) -> list[str]:
-    """The relative paths listed one per line in the file that worker key ``key`` names
-    (blank lines and ``#`` comments skipped); each must stay inside the datasource."""
-    path = resolve_in(config.shared_dir, getattr(config.worker, key), key)
+def read_filename_list(shared_dir: str, value: str, key: str) -> list[str]:
+    """The relative paths listed one per line in the file ``value`` that worker key ``key`` names
+    (relative to ``shared_dir``; blank lines and ``#`` comments skipped); each must stay inside
+    the datasource."""
+    path = resolve_in(shared_dir, value, key)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -56,11 +56,13 @@ def read_filename_list(config: RunConfig, key: str) -> list[str]:
     return names
 
 
-def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -> Samples:
-    worker = config.worker
+def list_samples(worker: WorkerConfig, shared_dir: str, source: Source | None, reporter: Reporter) -> Samples:
+    """The samples of the run: the rows of ``worker.embeddings`` (whose images must be in
+    ``source`` when there is one) or else every image of ``source``, restricted to
+    ``worker.relevant_filenames_file``. Files are found relative to ``shared_dir``."""
     if worker.embeddings:
         reporter.log("Loading initial embedding file...")
-        path = resolve_in(config.shared_dir, worker.embeddings, "embeddings")
+        path = resolve_in(shared_dir, worker.embeddings, "embeddings")
         table = read_embeddings(path)
         for line, name in enumerate(table.filenames, start=2):
             safe_relpath(name, f"{path}, line {line}")
@@ -89,7 +91,7 @@ def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -
         samples = Samples(filenames=names, all_images=names)
         where = "input_dir" if isinstance(source, LocalSource) else source.label
     if worker.relevant_filenames_file:
-        relevant = read_filename_list(config, "relevant_filenames_file")
+        relevant = read_filename_list(shared_dir, worker.relevant_filenames_file, "relevant_filenames_file")
         present = set(samples.filenames)
         unknown = [n for n in relevant if n not in present]
         if unknown:
@@ -108,10 +110,3 @@ def list_samples(config: RunConfig, source: Source | None, reporter: Reporter) -
         raise InputError(where, "no images found (supported: jpg, jpeg, png, bmp, gif, tif, tiff, webp)")
     return samples
 
-
-def duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
-    """Without the image files, exact duplicates are identical embedding rows."""
-    order = np.argsort(np.asarray(table.filenames, dtype=object), kind="stable")
-    _, first, inverse = np.unique(table.embeddings[order], axis=0, return_index=True, return_inverse=True)
-    kept = order[first][inverse.ravel()]
-    return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
