@@ -130,12 +130,12 @@ def parse_n_samples(text: str) -> int | float | None:
         except ValueError:
             raise forms.ValidationError(f"{text!r} is not a number: give a count (e.g. 100) or a fraction (e.g. 0.1).") from None
     try:
-        if value <= 0:  # the engine's -1 ("inactive") is spelled as an empty field here
-            raise ConfigError("n_samples", "not positive")
-        count_or_fraction(value)
+        if value > 0:  # the engine's -1 ("inactive") is spelled as an empty field here
+            count_or_fraction(value)
+            return value
     except ConfigError:
-        raise forms.ValidationError(f"{text} is neither a count >= 1 nor a fraction between 0 and 1.") from None
-    return value
+        pass
+    raise forms.ValidationError(f"{text} is neither a count >= 1 nor a fraction between 0 and 1.")
 
 
 class StoppingStep(forms.Form):
