@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 # Web server and django-q2 worker on SQLite, with the digits demo dataset and a demo run.
@@ -35,8 +35,11 @@ bench: install
 	$(BIN)/python benchmarks/gallery.py
 	$(BIN)/python benchmarks/active_learning.py
 
+# The gates CI runs before the tests: ruff (style, bugs, the engine's import ban), mypy (strict
+# for the engine, looser for the web app), Django's checks and no model change without a migration.
 lint: install
-	$(BIN)/python -m compileall -q selection_engine webapp tests benchmarks
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
