@@ -26,14 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from live import CORESET, Live, deployment  # noqa: E402
+from live import CORESET, Live, deployment
 
 STALE_SECONDS = 15  # the deployment's WINNOW_STALE_RUN_SECONDS: a dead worker's run fails this soon
 TRAINING = {"worker_config": {"enable_training": True, "stopping_condition": {"n_samples": 5}},

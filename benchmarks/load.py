@@ -31,7 +31,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from live import CORESET, Live, deployment  # noqa: E402
+from live import CORESET, Live, deployment
 
 
 @dataclass

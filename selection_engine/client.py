@@ -34,6 +34,9 @@ import requests
 
 from .formats.archive import zip_folder
 
+#: A JSON object as the API sends and takes it.
+JSONObject = dict[str, Any]
+
 __all__ = [
     "ApiError", "AuthenticationError", "BadRequest", "NotFound", "RunFailed", "WinnowClient",
 ]
@@ -68,7 +71,7 @@ class BadRequest(ApiError):
 class RunFailed(ApiError):
     """``wait_for_run``: the run ended failed or canceled; ``run`` is its last state."""
 
-    def __init__(self, run: dict):
+    def __init__(self, run: JSONObject):
         self.run = run
         super().__init__(0, f"Run {run.get('id')} {run.get('state')}: {run.get('error') or 'no reason given'}")
 
@@ -97,7 +100,7 @@ class WinnowClient:
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.api_url}/{path.lstrip('/')}"
 
-    def _request(self, method: str, path: str, *, stream: bool = False, **kwargs) -> requests.Response:
+    def _request(self, method: str, path: str, *, stream: bool = False, **kwargs: Any) -> requests.Response:
         url = self._url(path)
         try:
             response = self.session.request(method, url, timeout=kwargs.pop("timeout", self.timeout), stream=stream, **kwargs)
@@ -121,14 +124,29 @@ class WinnowClient:
         elif response.text:
             detail = f"{detail}: {response.text[:300]}"
         kind = _ERRORS.get(response.status_code, ApiError)
-        return kind(response.status_code, detail, errors, url=response.request.method + " " + response.url)
+        return kind(response.status_code, detail, errors, url=f"{response.request.method} {response.url}")
 
-    def _json(self, method: str, path: str, **kwargs) -> Any:
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._request(method, path, **kwargs).json()
 
-    def _all(self, path: str, params: dict | None = None) -> list[dict]:
+    def _object(self, method: str, path: str, **kwargs: Any) -> JSONObject:
+        """The JSON object the call answers (as the server sent it, unchecked)."""
+        body: JSONObject = self._json(method, path, **kwargs)
+        return body
+
+    def _list(self, method: str, path: str, **kwargs: Any) -> list[JSONObject]:
+        """The JSON list of objects the call answers (as the server sent it, unchecked)."""
+        items: list[JSONObject] = self._json(method, path, **kwargs)
+        return items
+
+    def _id(self, method: str, path: str, **kwargs: Any) -> int:
+        """The ``id`` of the object the call answers (as the server sent it, unchecked)."""
+        object_id: int = self._json(method, path, **kwargs)["id"]
+        return object_id
+
+    def _all(self, path: str, params: dict[str, Any] | None = None) -> list[JSONObject]:
         """Every item of a paginated list (limit/offset pages or cursor pages: follows ``next``)."""
-        items: list[dict] = []
+        items: list[JSONObject] = []
         page = self._json("GET", path, params=params)
         while True:
             if isinstance(page, list):
@@ -140,11 +158,11 @@ class WinnowClient:
 
     # ------------------------------------------------------------------ account and datasets
 
-    def whoami(self) -> dict:
+    def whoami(self) -> JSONObject:
         """``{"id": ..., "username": ...}`` of the token's user (a cheap check of the token)."""
-        return self._json("GET", "me/")
+        return self._object("GET", "me/")
 
-    def create_dataset(self, name: str, datasource: dict, description: str = "") -> int:
+    def create_dataset(self, name: str, datasource: JSONObject, description: str = "") -> int:
         """Create a dataset on ``datasource`` and return its id.
 
         ``datasource``: ``{"type": "local", "path": "/data/images"}`` (a folder under one of the
@@ -152,29 +170,29 @@ class WinnowClient:
         "endpoint_url": ..., "region": ..., "access_key_id": ..., "secret_access_key": ...}``.
         """
         body = {"name": name, "description": description, "datasource": dict(datasource)}
-        return self._json("POST", "datasets/", json=body)["id"]
+        return self._id("POST", "datasets/", json=body)
 
-    def get_dataset(self, dataset_id: int) -> dict:
+    def get_dataset(self, dataset_id: int) -> JSONObject:
         """The dataset: name, datasource (without its secret), image count, prediction tasks."""
-        return self._json("GET", f"datasets/{int(dataset_id)}/")
+        return self._object("GET", f"datasets/{int(dataset_id)}/")
 
-    def list_datasets(self) -> list[dict]:
+    def list_datasets(self) -> list[JSONObject]:
         return self._all("datasets/")
 
     def delete_dataset(self, dataset_id: int) -> None:
         self._request("DELETE", f"datasets/{int(dataset_id)}/")
 
-    def set_datasource(self, dataset_id: int, datasource: dict) -> dict:
+    def set_datasource(self, dataset_id: int, datasource: JSONObject) -> JSONObject:
         """Point the dataset at another datasource; returns the updated dataset."""
-        return self._json("PUT", f"datasets/{int(dataset_id)}/datasource/", json=dict(datasource))
+        return self._object("PUT", f"datasets/{int(dataset_id)}/datasource/", json=dict(datasource))
 
-    def test_datasource(self, dataset_id: int) -> dict:
+    def test_datasource(self, dataset_id: int) -> JSONObject:
         """``{"ok": ..., "image_count": ..., "examples": [...], "error": ...}``."""
-        return self._json("POST", f"datasets/{int(dataset_id)}/datasource/test/")
+        return self._object("POST", f"datasets/{int(dataset_id)}/datasource/test/")
 
     # ------------------------------------------------------------------ predictions and metadata
 
-    def upload_predictions(self, dataset_id: int, path: str | os.PathLike) -> dict:
+    def upload_predictions(self, dataset_id: int, path: str | os.PathLike[str]) -> JSONObject:
         """Upload predictions and/or metadata: a ``.zip``, or a folder (zipped on the fly).
 
         The folder may be a ``.lightly`` folder, its ``predictions``/``metadata`` folder, a task
@@ -193,21 +211,21 @@ class WinnowClient:
             archive.seek(0)
             return self._upload(dataset_id, f"{path.resolve().name or 'upload'}.zip", archive)
 
-    def upload_files(self, dataset_id: int, files: dict[str, Any]) -> dict:
+    def upload_files(self, dataset_id: int, files: dict[str, Any]) -> JSONObject:
         """Upload prediction/metadata files given as JSON: ``{".lightly/predictions/<task>/<image>.json": {...}}``."""
-        return self._json("POST", f"datasets/{int(dataset_id)}/uploads/", json={"files": files})
+        return self._object("POST", f"datasets/{int(dataset_id)}/uploads/", json={"files": files})
 
-    def _upload(self, dataset_id: int, name: str, handle: IO[bytes]) -> dict:
+    def _upload(self, dataset_id: int, name: str, handle: IO[bytes]) -> JSONObject:
         files = {"file": (name, handle, "application/zip")}
-        return self._json("POST", f"datasets/{int(dataset_id)}/uploads/", files=files, timeout=max(self.timeout, 600))
+        return self._object("POST", f"datasets/{int(dataset_id)}/uploads/", files=files, timeout=max(self.timeout, 600))
 
     # ------------------------------------------------------------------ runs
 
     def schedule_compute_worker_run(
         self,
-        worker_config: dict | None = None,
-        lightly_config: dict | None = None,
-        selection_config: dict | None = None,
+        worker_config: JSONObject | None = None,
+        lightly_config: JSONObject | None = None,
+        selection_config: JSONObject | None = None,
         dataset_id: int | None = None,
     ) -> int:
         """Queue a run on ``dataset_id`` with the Lightly worker's config dicts, as they are;
@@ -220,26 +238,29 @@ class WinnowClient:
             "lightly_config": lightly_config or {},
             "selection_config": selection_config,
         }
-        return self._json("POST", "runs/", json=body)["id"]
+        return self._id("POST", "runs/", json=body)
 
-    def get_run(self, run_id: int) -> dict:
+    def get_run(self, run_id: int) -> JSONObject:
         """The run: ``state`` (queued, running, completed, failed, canceled), ``stage``,
         ``progress_done``/``progress_total``, ``fraction_done``, ``error``, ``log_tail``, configs."""
-        return self._json("GET", f"runs/{int(run_id)}/")
+        return self._object("GET", f"runs/{int(run_id)}/")
 
-    def list_runs(self, dataset_id: int | None = None, state: str | None = None) -> list[dict]:
+    def list_runs(self, dataset_id: int | None = None, state: str | None = None) -> list[JSONObject]:
         params = {k: v for k, v in (("dataset", dataset_id), ("state", state)) if v is not None}
         return self._all("runs/", params)
 
-    def cancel_run(self, run_id: int) -> dict:
+    def cancel_run(self, run_id: int) -> JSONObject:
         """Cancel a queued run at once, a running one at its next progress step; the run after."""
-        return self._json("POST", f"runs/{int(run_id)}/cancel/")["run"]
+        run: JSONObject = self._object("POST", f"runs/{int(run_id)}/cancel/")["run"]
+        return run
 
     def rerun(self, run_id: int) -> int:
         """Queue a new run with the same configs; returns its id."""
-        return self._json("POST", f"runs/{int(run_id)}/rerun/")["id"]
+        return self._id("POST", f"runs/{int(run_id)}/rerun/")
 
-    def wait_for_run(self, run_id: int, timeout: float | None = None, poll_interval: float = 2.0, progress: bool = True) -> dict:
+    def wait_for_run(
+        self, run_id: int, timeout: float | None = None, poll_interval: float = 2.0, progress: bool = True
+    ) -> JSONObject:
         """Poll until the run finishes, with a progress bar; returns the completed run.
 
         Raises :class:`RunFailed` if it failed or was canceled, ``TimeoutError`` after ``timeout``
@@ -267,11 +288,11 @@ class WinnowClient:
 
     # ------------------------------------------------------------------ results
 
-    def download_selection(self, run_id: int) -> list[dict]:
+    def download_selection(self, run_id: int) -> list[JSONObject]:
         """The selected samples by rank: ``[{"filenames": ..., "rank": ..., "score": ..., <every score column>}, ...]``."""
         return self._all(f"runs/{int(run_id)}/selection/", {"page_size": 1000})
 
-    def list_samples(self, run_id: int, selected: bool | None = None, **filters) -> list[dict]:
+    def list_samples(self, run_id: int, selected: bool | None = None, **filters: Any) -> list[JSONObject]:
         """The run's samples with their scores; ``selected`` and ``score_min``, ``score_max``,
         ``sort``, ``order`` filter and sort them."""
         params = {"page_size": 1000, **{k: v for k, v in filters.items() if v is not None}}
@@ -279,12 +300,12 @@ class WinnowClient:
             params["selected"] = "true" if selected else "false"
         return self._all(f"runs/{int(run_id)}/samples/", params)
 
-    def list_tags(self, dataset_id: int) -> list[dict]:
+    def list_tags(self, dataset_id: int) -> list[JSONObject]:
         """``[{"id", "name", "size", "run", "query", "created_at"}, ...]``; each run tags its selection."""
-        return self._json("GET", f"datasets/{int(dataset_id)}/tags/")
+        return self._list("GET", f"datasets/{int(dataset_id)}/tags/")
 
     def create_tag(self, dataset_id: int, name: str, filenames: list[str] | None = None,
-                   run_id: int | None = None, filters: dict | None = None) -> dict:
+                   run_id: int | None = None, filters: dict[str, Any] | None = None) -> JSONObject:
         """Tag ``filenames``, or every sample of ``run_id`` matching gallery ``filters``
         (e.g. ``{"tab": "all", "class": "cat", "score_min": 0.5}``)."""
         body: dict[str, Any] = {"name": name}
@@ -293,21 +314,23 @@ class WinnowClient:
         if run_id is not None:
             body["run"] = int(run_id)
             body["filters"] = {k: str(v) for k, v in (filters or {}).items()}
-        return self._json("POST", f"datasets/{int(dataset_id)}/tags/", json=body)
+        return self._object("POST", f"datasets/{int(dataset_id)}/tags/", json=body)
 
     def export_tag(self, dataset_id: int, tag_id: int, file_format: str = "txt") -> str:
         """The tag's filenames as ``csv``, ``json`` or ``txt`` (one per line) text."""
-        response = self._request("GET", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/export/", params={"file_format": file_format})
+        response = self._request(
+            "GET", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/export/", params={"file_format": file_format}
+        )
         return response.text
 
     def delete_tag(self, dataset_id: int, tag_id: int) -> None:
         self._request("DELETE", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/")
 
-    def list_artifacts(self, run_id: int) -> list[dict]:
+    def list_artifacts(self, run_id: int) -> list[JSONObject]:
         """``[{"name": "report.pdf", "size": ..., "url": ...}, ...]``: every file the run wrote."""
-        return self._json("GET", f"runs/{int(run_id)}/artifacts/")
+        return self._list("GET", f"runs/{int(run_id)}/artifacts/")
 
-    def download_artifact(self, run_id: int, name: str, path: str | os.PathLike | None = None) -> bytes | Path:
+    def download_artifact(self, run_id: int, name: str, path: str | os.PathLike[str] | None = None) -> bytes | Path:
         """The run's file ``name`` (e.g. ``report.pdf``, ``data/selected_samples.csv``): its bytes,
         or, given ``path``, written there (streamed) and the path returned."""
         response = self._request("GET", f"runs/{int(run_id)}/artifacts/{quote(name.lstrip('/'))}", stream=True,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place on success.
 
     On an exception the temporary file is removed and ``path`` is left as it was.
@@ -34,12 +35,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Ite
         raise
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
+def write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_write(path) as handle:
         handle.write(text)
 
 
-def write_lines(path: str | os.PathLike, lines) -> None:
+def write_lines(path: str | os.PathLike[str], lines: Iterable[object]) -> None:
     """One entry per line, newline-terminated (an empty list gives an empty file)."""
     with atomic_write(path) as handle:
         for line in lines:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Callable, Iterable, Iterator, TextIO, TypeVar
+from typing import TextIO, TypeVar
 
 from tqdm import tqdm
 

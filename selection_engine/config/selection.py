@@ -134,7 +134,7 @@ class SelectionConfig:
             )
 
     @staticmethod
-    def _validate_input(key: str, spec: "StrategySpec") -> None:
+    def _validate_input(key: str, spec: StrategySpec) -> None:
         given = spec.input
         if given.type == "SCORES" and not given.column and not (given.task and given.score):
             raise ConfigError(f"{key}.input", "SCORES needs task and score (from predictions) or column")
@@ -156,7 +156,7 @@ class SelectionConfig:
             raise ConfigError(f"{key}.input.filenames", "needs at least one query filename")
 
     @staticmethod
-    def _validate_strategy(key: str, spec: "StrategySpec") -> None:
+    def _validate_strategy(key: str, spec: StrategySpec) -> None:
         strategy = spec.strategy
         if strategy.type == "THRESHOLD":
             if strategy.threshold is None:
@@ -175,7 +175,7 @@ class SelectionConfig:
             raise ConfigError(f"{key}.strategy.target", "applies to BALANCE only")
 
     @staticmethod
-    def _validate_typicality(key: str, strategy: "SelectionStrategy") -> None:
+    def _validate_typicality(key: str, strategy: SelectionStrategy) -> None:
         value = strategy.typicality
         if value is None:
             return

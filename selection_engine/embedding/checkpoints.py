@@ -41,7 +41,7 @@ def save_checkpoint(path, model: EmbeddingModel, config: LightlyConfig, head: Pr
         handle.write(buffer.getvalue())
 
 
-def load_checkpoint(path: str | os.PathLike, config: LightlyConfig, seed: int = 0) -> tuple[EmbeddingModel, ProjectionHead | None]:
+def load_checkpoint(path: str | os.PathLike[str], config: LightlyConfig, seed: int = 0) -> tuple[EmbeddingModel, ProjectionHead | None]:
     """The model of ``path`` for a run configured with ``config``.
 
     Raises InputError when the file is unreadable or its architecture (model name, width,

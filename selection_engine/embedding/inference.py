@@ -18,11 +18,13 @@ import math
 import os
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -47,7 +49,7 @@ def decode_for_model(name: str, data: bytes, size: int) -> torch.Tensor:
     return resize_exact(decode_file(name, data, size), size)
 
 
-class _ImageFiles(Dataset):
+class _ImageFiles(Dataset[torch.Tensor | tuple[torch.Tensor, str]]):
     """For the GPU's loader workers: yields uint8 tensors (3, size, size); with ``tolerant``,
     pairs (tensor, reason) where a file that cannot be decoded is a black image and the reason
     why (else "")."""
@@ -58,7 +60,7 @@ class _ImageFiles(Dataset):
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> torch.Tensor | tuple[torch.Tensor, str]:
         name = self.filenames[index]
         if not self.tolerant:
             return decode_for_model(name, self.source.read_bytes(name), self.size)
@@ -85,7 +87,9 @@ def decode_batch(files: list[tuple[str, bytes]], size: int, unreadable: dict[str
     return batch.permute(0, 3, 1, 2)
 
 
-def _noting_unreadable(batches: Iterable, filenames: list[str], batch_size: int, unreadable: dict[str, str]) -> Iterator[torch.Tensor]:
+def _noting_unreadable(
+    batches: Iterable[tuple[torch.Tensor, list[str]]], filenames: list[str], batch_size: int, unreadable: dict[str, str]
+) -> Iterator[torch.Tensor]:
     """The images of a tolerant :class:`_ImageFiles` loader's (images, reasons) batches, in
     order, recording each file's reason in ``unreadable``."""
     for start, (images, reasons) in zip(range(0, len(filenames), batch_size), batches):
@@ -134,7 +138,7 @@ def in_lanes(run: Callable[[T], R], items: Iterable[T], lanes: int) -> Iterator[
         yield from map(run, items)
         return
     with ThreadPoolExecutor(lanes, thread_name_prefix="winnow-lane") as pool:
-        pending: deque = deque()
+        pending: deque[Future[R]] = deque()
         for item in items:
             pending.append(pool.submit(run, item))
             if len(pending) > lanes:
@@ -162,7 +166,7 @@ def embed_images(
     device: torch.device,
     reporter: Reporter,
     unreadable: dict[str, str] | None = None,
-) -> tuple[np.ndarray, float]:
+) -> tuple[npt.NDArray[np.float32], float]:
     """Embeddings float32 (N, num_ftrs) in the order of ``filenames``, and the compute efficiency
     (share of wall time the model lanes spent in the model).
 
@@ -172,37 +176,48 @@ def embed_images(
     """
     # channels-last lets the CPU convolution kernels skip layout conversions (~1.4x here).
     # Converted outside inference mode: parameters made inside it could never train again.
-    model = model.to(device, memory_format=torch.channels_last).eval()
+    # torch's stubs lack the (device, memory_format=...) overload Module.to accepts.
+    model = model.to(device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
     batch_size = max(batch_size, INFERENCE_BATCH)
     scale, shift = _SCALE.to(device), _SHIFT.to(device)
     model_seconds: list[float] = []  # one entry per batch; list.append is atomic across lanes
 
-    def embed(images: torch.Tensor) -> np.ndarray:
+    def embed(images: torch.Tensor) -> npt.NDArray[np.float32]:
         """uint8 (B, 3, S, S) → embeddings (B, num_ftrs)."""
         began = time.perf_counter()
         with torch.inference_mode():
             images = torch.addcmul(shift, images.to(device, non_blocking=True), scale)  # keeps channels-last
-            embedded = model(images.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
+            embedded: npt.NDArray[np.float32] = model(images.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
         if device.type == "cuda":
             torch.cuda.synchronize()
         model_seconds.append(time.perf_counter() - began)
         return embedded
 
+    # Both are generators: nothing is read or embedded before the loop below pulls them.
+    results: Iterator[npt.NDArray[np.float32]]
     if device.type == "cpu":
         lanes = lane_count(device)
-        work = lambda files: embed(decode_batch(files, input_size, unreadable))  # noqa: E731
-        batches = _read_batches(source, filenames, batch_size)
+
+        def work(files: list[tuple[str, bytes]]) -> npt.NDArray[np.float32]:
+            return embed(decode_batch(files, input_size, unreadable))
+
+        results = in_lanes(work, _read_batches(source, filenames, batch_size), lanes)
     else:
-        lanes, work = 1, embed
+        lanes = 1
         tolerant = unreadable is not None
-        batches = DataLoader(_ImageFiles(source, filenames, input_size, tolerant), batch_size=batch_size,
-                             num_workers=resolve_workers(num_workers), pin_memory=True)
-        if tolerant:
-            batches = _noting_unreadable(batches, filenames, batch_size, unreadable)
+        loader = DataLoader(_ImageFiles(source, filenames, input_size, tolerant), batch_size=batch_size,
+                            num_workers=resolve_workers(num_workers), pin_memory=True)
+        if unreadable is None:
+            results = in_lanes(embed, loader, lanes)
+        else:  # tolerant: the loader yields (images, reasons) batches
+            results = in_lanes(embed, _noting_unreadable(loader, filenames, batch_size, unreadable), lanes)
     start = time.perf_counter()
-    efficiency = lambda: sum(model_seconds) / lanes / max(time.perf_counter() - start, 1e-9)  # noqa: E731
+
+    def efficiency() -> float:
+        return sum(model_seconds) / lanes / max(time.perf_counter() - start, 1e-9)
+
     with threads_per_lane(lanes):
-        chunks = list(reporter.track(in_lanes(work, batches, lanes), math.ceil(len(filenames) / batch_size),
+        chunks = list(reporter.track(results, math.ceil(len(filenames) / batch_size),
                                      "Compute efficiency: 0.00", lambda: f"Compute efficiency: {efficiency():.2f}"))
     embeddings = np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
     return embeddings.astype(np.float32), efficiency()

@@ -6,7 +6,7 @@ through PIL. Output tensors are ImageNet-normalised float32, ready for the embed
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torchvision.transforms import v2

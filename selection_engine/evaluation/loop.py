@@ -15,8 +15,8 @@ active-learning scores of a classification task, so what is measured is what a r
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

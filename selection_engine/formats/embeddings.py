@@ -40,7 +40,7 @@ class EmbeddingTable:
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def subset(self, indices) -> "EmbeddingTable":
+    def subset(self, indices) -> EmbeddingTable:
         indices = np.asarray(indices, dtype=np.int64)
         return EmbeddingTable(
             filenames=[self.filenames[i] for i in indices],
@@ -70,7 +70,7 @@ def normalize(embeddings: np.ndarray) -> np.ndarray:
     return (embeddings / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
-def read_embeddings(path: str | os.PathLike) -> EmbeddingTable:
+def read_embeddings(path: str | os.PathLike[str]) -> EmbeddingTable:
     """Read and validate an embeddings CSV; every error names the file and, where it can, the line."""
     where = str(path)
     try:
@@ -155,7 +155,7 @@ def _describe_empty(path, line_no: int, columns: list[str], row: pd.Series) -> s
     return f"{row.index[(row == '').to_numpy()][0]} is empty"
 
 
-def write_embeddings(path: str | os.PathLike, table: EmbeddingTable, extra: bool = True) -> None:
+def write_embeddings(path: str | os.PathLike[str], table: EmbeddingTable, extra: bool = True) -> None:
     """Write ``table`` as an embeddings CSV (atomically). ``extra`` keeps additional columns."""
     dim = table.embeddings.shape[1]
     frame = pd.DataFrame(table.embeddings, columns=[f"embedding_{d}" for d in range(dim)])

@@ -6,14 +6,23 @@ so scorers can work without a Python loop per prediction.
 
 from __future__ import annotations
 
+import functools
 import posixpath
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+
 from ..errors import InputError
 from ..images import UnreadableImage, image_size
 from .jsondoc import JSONFileError, read_json_file
+
+if TYPE_CHECKING:
+    from ..progress import Reporter
+    from ..sources import Source
 
 TASK_TYPES = ("classification", "object-detection", "semantic-segmentation", "keypoint-detection")
 
@@ -134,7 +143,7 @@ class LoadedPredictions:
         )
 
 
-def _concat(arrays, empty_shape, dtype) -> np.ndarray:
+def _concat(arrays: Sequence[npt.NDArray[Any]], empty_shape: tuple[int, ...], dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(empty_shape, dtype=dtype)
 
 
@@ -142,7 +151,7 @@ class _Bad(Exception):
     """A validation failure inside one prediction file."""
 
 
-def _read_json(source, relpath: str):
+def _read_json(source: Source, relpath: str) -> Any:
     try:
         return read_json_file(source, relpath)
     except JSONFileError as exc:  # the location is relpath, with ", line N" where there is one
@@ -150,7 +159,7 @@ def _read_json(source, relpath: str):
         raise _Bad(f"{line}: {exc.reason}" if line else exc.reason) from None
 
 
-def read_schema(source, task: str) -> TaskSchema:
+def read_schema(source: Source, task: str) -> TaskSchema:
     """The task's ``schema.json``; raises InputError naming the file."""
     path = f"{PREDICTIONS_DIR}/{task}/schema.json"
     if not source.exists(path):
@@ -179,7 +188,7 @@ def read_schema(source, task: str) -> TaskSchema:
     return TaskSchema(name=task, task_type=task_type, category_ids=ids, category_names=names)
 
 
-def read_task_names(source) -> list[str]:
+def read_task_names(source: Source) -> list[str]:
     """Task names from ``tasks.json`` (empty when the datasource has no predictions)."""
     path = f"{PREDICTIONS_DIR}/tasks.json"
     if not source.exists(path):
@@ -198,19 +207,19 @@ def read_task_names(source) -> list[str]:
     return data
 
 
-def _numbers(value, i: int, field: str, shape_hint: str) -> list:
+def _numbers(value: Any, i: int, field: str, shape_hint: str) -> list[float]:
     """``value`` if it is a list of numbers (bools are not numbers), else _Bad."""
     if not isinstance(value, list) or not all(type(v) in (int, float) for v in value):
         raise _Bad(f"predictions[{i}].{field} must be a list of numbers {shape_hint}, got {value!r:.80}")
     return value
 
 
-def _first_bad_row(rows: np.ndarray, bad: np.ndarray) -> int | None:
+def _first_bad_row(rows: npt.NDArray[np.integer[Any]], bad: npt.ArrayLike) -> int | None:
     hits = np.flatnonzero(bad)
     return int(rows[hits[0]]) if hits.size else None
 
 
-def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parsed:
+def _parse_file(data: Any, schema: TaskSchema, image_name: str, image_size: Callable[[], tuple[int, int]]) -> _Parsed:
     """Check one file's singletons and return them as arrays.
 
     Per singleton only cheap type and length checks run in Python; value checks (finite, ranges,
@@ -224,7 +233,12 @@ def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parse
     c = schema.n_categories
     position = {cid: i for i, cid in enumerate(schema.category_ids)}
     needs_score = task_type in ("object-detection", "semantic-segmentation")
-    categories, scores, prob_rows, probs, boxes, keypoints = [], [], [], [], [], []
+    categories: list[int] = []
+    scores: list[float] = []
+    prob_rows: list[int] = []
+    probs: list[list[float]] = []
+    boxes: list[list[float]] = []
+    keypoints: list[npt.NDArray[np.float64]] = []
     for i, item in enumerate(data["predictions"]):
         if not isinstance(item, dict):
             raise _Bad(f"predictions[{i}] must be an object")
@@ -258,12 +272,15 @@ def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parse
                 raise _Bad(f"predictions[{i}].segmentation must be a list of non-negative run lengths")
             width, height = image_size()
             if sum(counts) != width * height:
-                raise _Bad(f"predictions[{i}].segmentation run lengths sum to {sum(counts)}, the image has {width}x{height} = {width * height} pixels")
+                raise _Bad(
+                    f"predictions[{i}].segmentation run lengths sum to {sum(counts)}, "
+                    f"the image has {width}x{height} = {width * height} pixels"
+                )
         elif task_type == "keypoint-detection":
-            points = _numbers(item.get("keypoints"), i, "keypoints", "[x1, y1, c1, ...]")
-            if len(points) == 0 or len(points) % 3:
-                raise _Bad(f"predictions[{i}].keypoints must hold triples [x, y, confidence], got {len(points)} numbers")
-            points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+            numbers = _numbers(item.get("keypoints"), i, "keypoints", "[x1, y1, c1, ...]")
+            if len(numbers) == 0 or len(numbers) % 3:
+                raise _Bad(f"predictions[{i}].keypoints must hold triples [x, y, confidence], got {len(numbers)} numbers")
+            points = np.asarray(numbers, dtype=np.float64).reshape(-1, 3)
             if not np.isfinite(points).all() or ((points[:, 2] < 0) | (points[:, 2] > 1)).any():
                 raise _Bad(f"predictions[{i}].keypoints must be finite with confidences in [0, 1]")
             keypoints.append(points)
@@ -275,7 +292,9 @@ def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parse
         bad = ~np.isfinite(given).all(axis=1) | (given < 0).any(axis=1) | (np.abs(sums - 1) > PROBABILITY_TOLERANCE)
         row = _first_bad_row(np.asarray(prob_rows), bad)
         if row is not None:
-            raise _Bad(f"predictions[{row}].probabilities must be finite, >= 0 and sum to 1 (sum is {sums[prob_rows.index(row)]:.6g})")
+            raise _Bad(
+                f"predictions[{row}].probabilities must be finite, >= 0 and sum to 1 (sum is {sums[prob_rows.index(row)]:.6g})"
+            )
         probabilities[prob_rows] = given
     bbox = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     row = _first_bad_row(np.arange(len(bbox)), ~np.isfinite(bbox).all(axis=1))
@@ -291,7 +310,11 @@ def _parse_file(data, schema: TaskSchema, image_name: str, image_size) -> _Parse
 
 
 def load_predictions(
-    source, filenames: list[str], tasks: list[str] | None = None, reporter=None, known_images: list[str] | None = None
+    source: Source,
+    filenames: list[str],
+    tasks: list[str] | None = None,
+    reporter: Reporter | None = None,
+    known_images: list[str] | None = None,
 ) -> LoadedPredictions:
     """Read and validate every task's prediction files for the images ``filenames``.
 
@@ -306,7 +329,10 @@ def load_predictions(
     by_stem: dict[str, list[str]] = {}
     for name in known_images if known_images is not None else filenames:
         by_stem.setdefault(posixpath.splitext(name)[0], []).append(name)
-    schemas, files, problems, n_files = {}, {}, [], {}
+    schemas: dict[str, TaskSchema] = {}
+    files: dict[str, dict[str, _Parsed]] = {}
+    problems: list[PredictionProblem] = []
+    n_files: dict[str, int] = {}
     for task in names:
         folder = f"{PREDICTIONS_DIR}/{task}"
         listed = source.list_files(folder)
@@ -321,40 +347,48 @@ def load_predictions(
         ]
         n_files[task] = len(paths)
 
-        def parse(path: str):
-            stem = path[len(folder) + 1 : -len(".json")]
-            candidates = by_stem.get(stem, [])
-            try:
-                data = _read_json(source, path)
-                claimed = data.get("file_name") if isinstance(data, dict) else None
-                image = claimed if claimed in candidates else (candidates[0] if len(candidates) == 1 else None)
-                if image is None:
-                    raise _Bad(f"no image {stem}.* exists in the datasource for this prediction file")
-                return image, _parse_file(data, schema, image, lambda: _image_size(source, image)), None
-            except _Bad as exc:
-                return None, None, PredictionProblem(path, task, str(exc))
-
+        parse = functools.partial(_parse_prediction, source, by_stem, folder, schema, task)
         parsed: dict[str, _Parsed] = {}
         # Parsing JSON holds the GIL: threads only pay off where reading waits on a network.
         with ThreadPoolExecutor(source.io_threads) as pool:
             results = pool.map(parse, paths) if source.io_threads > 1 else map(parse, paths)
             if reporter is not None:
                 results = reporter.track(results, len(paths), f"Loading predictions of {task}")
-            for image, result, problem in results:
-                if problem is not None:
-                    problems.append(problem)
+            for outcome in results:
+                if isinstance(outcome, PredictionProblem):
+                    problems.append(outcome)
                 else:
+                    image, result = outcome
                     parsed[image] = result
         files[task] = parsed
     return LoadedPredictions(schemas=schemas, files=files, problems=problems, n_files=n_files)
 
 
+def _parse_prediction(
+    source: Source, by_stem: dict[str, list[str]], folder: str, schema: TaskSchema, task: str, path: str
+) -> tuple[str, _Parsed] | PredictionProblem:
+    """The prediction file ``path`` of ``task`` (in ``folder``): (its image, the parsed file), or its problem."""
+    stem = path[len(folder) + 1 : -len(".json")]
+    candidates = by_stem.get(stem, [])
+    try:
+        data = _read_json(source, path)
+        claimed = data.get("file_name") if isinstance(data, dict) else None
+        image = claimed if claimed in candidates else (candidates[0] if len(candidates) == 1 else None)
+        if image is None:
+            raise _Bad(f"no image {stem}.* exists in the datasource for this prediction file")
+        return image, _parse_file(data, schema, image, lambda: _image_size(source, image))
+    except _Bad as exc:
+        return PredictionProblem(path, task, str(exc))
+
+
 def _only_unwanted(images: list[str] | None, wanted: set[str]) -> bool:
     """True when the prediction file belongs to known images that are all outside this run."""
-    return bool(images) and not any(image in wanted for image in images)
+    if not images:
+        return False
+    return not any(image in wanted for image in images)
 
 
-def _image_size(source, name: str) -> tuple[int, int]:
+def _image_size(source: Source, name: str) -> tuple[int, int]:
     try:
         return image_size(source, name)
     except UnreadableImage as exc:
@@ -376,5 +410,5 @@ def rle_encode(mask: np.ndarray) -> list[int]:
     flat = np.asarray(mask, dtype=bool).ravel()
     changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
     bounds = np.concatenate([[0], changes, [flat.size]])
-    runs = np.diff(bounds).tolist()
+    runs: list[int] = np.diff(bounds).tolist()
     return ([0] + runs) if flat.size and flat[0] else runs

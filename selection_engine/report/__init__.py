@@ -8,9 +8,12 @@ left out and named in the log: the report never fails the run.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..fileio import atomic_write
 from ..progress import Reporter
@@ -18,6 +21,10 @@ from ..stages.rundir import RunDirectory
 from . import figures
 from .facts import class_facts, distance_facts, score_facts
 from .pdf import training_lines, write_pdf
+
+if TYPE_CHECKING:
+    from ..selection.objectives import ClassCounts
+    from ..sources import Source
 
 
 @dataclass
@@ -30,13 +37,13 @@ class ReportInputs:
     nearest: np.ndarray  # int64 (N,) nearest selected sample
     nearest_distance: np.ndarray  # float64 (N,)
     scores: dict[str, np.ndarray] = field(default_factory=dict)
-    class_counts: dict = field(default_factory=dict)
+    class_counts: dict[str, ClassCounts] = field(default_factory=dict)
     losses: list[float] = field(default_factory=list)
     n_example_images: int = 6
     seed: int = 0
 
 
-def report_facts(inputs: ReportInputs) -> tuple[dict, dict[str, np.ndarray]]:
+def report_facts(inputs: ReportInputs) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(the statistics sections of report.json, raw distances for the histograms)."""
     distances, raw = distance_facts(inputs.embeddings, inputs.selected, inputs.seed)
     facts = {
@@ -47,7 +54,14 @@ def report_facts(inputs: ReportInputs) -> tuple[dict, dict[str, np.ndarray]]:
     return facts, raw
 
 
-def write_report(run_dir: RunDirectory, report: dict, inputs: ReportInputs, raw: dict, source, reporter: Reporter) -> None:
+def write_report(
+    run_dir: RunDirectory,
+    report: dict[str, Any],
+    inputs: ReportInputs,
+    raw: dict[str, np.ndarray],
+    source: Source | None,
+    reporter: Reporter,
+) -> None:
     """Draw the figures and typeset report.pdf (``report["plots"]`` lists the plot files; [] when
     that fails), then write ``report`` to report.json."""
     reporter.log(f"Writing report to {run_dir / 'report.pdf'}.")
@@ -60,11 +74,19 @@ def write_report(run_dir: RunDirectory, report: dict, inputs: ReportInputs, raw:
     reporter.log(f"Report written to {run_dir / 'report.json'}")
 
 
-def write_figures_and_pdf(run_dir: RunDirectory, report: dict, inputs: ReportInputs, raw: dict, source, reporter: Reporter) -> list[str]:
+def write_figures_and_pdf(
+    run_dir: RunDirectory,
+    report: dict[str, Any],
+    inputs: ReportInputs,
+    raw: dict[str, np.ndarray],
+    source: Source | None,
+    reporter: Reporter,
+) -> list[str]:
     """Save every figure to plots/ and typeset report.pdf; returns the plot files written."""
-    drawn: list[tuple[str, str, object, str]] = []  # (section, caption, figure, plot file)
+    drawn: list[tuple[str, str, Figure, str]] = []  # (section, caption, figure, plot file)
 
-    def attempt(name: str, section: str, caption: str, draw):
+    # ``draw`` is called without arguments; ``...`` admits the lambdas that bind loop variables as defaults.
+    def attempt(name: str, section: str, caption: str, draw: Callable[..., Figure]) -> None:
         try:
             figure = draw()
         except Exception as exc:  # a broken figure must not cost the user the rest of the report
@@ -102,7 +124,9 @@ def write_figures_and_pdf(run_dir: RunDirectory, report: dict, inputs: ReportInp
         attempt(
             f"class_balance_{task}", "Class balance",
             f"Share of {task} objects per class, all samples vs the selection.",
-            lambda stats=stats, task=task: figures.draw_class_balance(task, stats["classes"], stats["share_before"], stats["share_after"]),
+            lambda stats=stats, task=task: figures.draw_class_balance(
+                task, stats["classes"], stats["share_before"], stats["share_after"]
+            ),
         )
     if inputs.losses:
         training = report["job"].get("training") or {"losses": inputs.losses}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import platform
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     from ..formats.predictions import LoadedPredictions
     from ..selection import Objective
+    from ..selection.objectives import ClassCounts
     from ..sources import Source
 
 WEIGHING = (
@@ -60,7 +61,7 @@ def nearest_neighbour_distances(points: np.ndarray, seed: int = 0, max_queries: 
     return out
 
 
-def summary(values: np.ndarray) -> dict:
+def summary(values: np.ndarray) -> dict[str, Any]:
     """count, mean, std, min, quartiles and max of a 1-D array (None entries when empty)."""
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
@@ -79,7 +80,7 @@ def summary(values: np.ndarray) -> dict:
     }
 
 
-def distance_facts(embeddings: np.ndarray, selected: np.ndarray, seed: int = 0) -> tuple[dict, dict[str, np.ndarray]]:
+def distance_facts(embeddings: np.ndarray, selected: np.ndarray, seed: int = 0) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Nearest-neighbour distance statistics before (all samples) and after (the selection).
 
     Returns (facts for report.json, the raw distance arrays for the histograms).
@@ -94,14 +95,14 @@ def distance_facts(embeddings: np.ndarray, selected: np.ndarray, seed: int = 0) 
     return facts, {"before": before, "after": after}
 
 
-def score_facts(scores: dict[str, np.ndarray], selected: np.ndarray) -> dict:
+def score_facts(scores: dict[str, np.ndarray], selected: np.ndarray) -> dict[str, Any]:
     """Per score: statistics over all samples and over the selected ones."""
     return {name: {"all": summary(values), "selected": summary(values[selected])} for name, values in scores.items()}
 
 
-def class_facts(class_counts: dict, selected: np.ndarray) -> dict:
+def class_facts(class_counts: dict[str, ClassCounts], selected: np.ndarray) -> dict[str, Any]:
     """Per task: objects per class over all samples and over the selected ones, and the shares."""
-    facts = {}
+    facts: dict[str, Any] = {}
     for task, classes in class_counts.items():
         before = classes.counts.sum(axis=0)
         after = classes.counts[selected].sum(axis=0)
@@ -133,13 +134,13 @@ def run_report(
     embedding_dimension: int,
     device: str,
     compute_efficiency: float | None,
-    training: dict | None,
+    training: dict[str, Any] | None,
     objectives: list[Objective],
     labeled: int,
     datapool: str | None,
-    config: dict,
-    statistics: dict,
-) -> dict:
+    config: dict[str, Any],
+    statistics: dict[str, Any],
+) -> dict[str, Any]:
     """``report.json`` of a completed run, less ``plots`` (added once the figures are drawn).
 
     ``source``: the datasource (its rejected paths and label), None when an embeddings file gave
@@ -182,7 +183,7 @@ def run_report(
     }
 
 
-def _predictions_facts(predictions: LoadedPredictions | None) -> dict:
+def _predictions_facts(predictions: LoadedPredictions | None) -> dict[str, Any]:
     if predictions is None:
         return {"tasks": {}, "problems": []}
     return {
@@ -195,8 +196,8 @@ def _predictions_facts(predictions: LoadedPredictions | None) -> dict:
     }
 
 
-def _objective_facts(objective: Objective) -> dict:
-    facts = {"label": objective.label, "strength": objective.strength}
+def _objective_facts(objective: Objective) -> dict[str, Any]:
+    facts: dict[str, Any] = {"label": objective.label, "strength": objective.strength}
     if objective.exponent is not None:
         facts["typicality_exponent"] = round(objective.exponent, 4)
     return facts

@@ -8,13 +8,21 @@ into the PDF, so one failing figure is left out without stopping the others.
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # Figure objects need no pyplot state: safe in workers
 from sklearn.decomposition import PCA
 
 from ..images import UnreadableImage, open_image
+
+if TYPE_CHECKING:
+    from ..sources import Source
+
+#: Retained samples, each with its closest removed neighbours and their distances.
+Examples = list[tuple[str, list[tuple[str, float]]]]
 
 ALL = "#9aa5b1"
 SELECTED = "#d9480f"
@@ -31,7 +39,7 @@ def draw_distance_histogram(before: np.ndarray, after: np.ndarray) -> Figure:
     """Histograms of nearest-neighbour distance, all samples vs the selection, log-scaled counts."""
     figure, axes = _figure()
     finite = np.concatenate([before, after]) if len(after) else before
-    bins = np.linspace(0, max(float(finite.max()) if finite.size else 1.0, 1e-6), 50)
+    bins = np.linspace(0, max(float(finite.max()) if finite.size else 1.0, 1e-6), 50).tolist()
     axes.hist(before, bins=bins, color=ALL, label=f"all samples (n={len(before)})")
     if len(after):
         axes.hist(after, bins=bins, color=SELECTED, alpha=0.8, label=f"selected (n={len(after)})")
@@ -54,12 +62,14 @@ def embedding_map(embeddings: np.ndarray, method: str = "PCA", seed: int = 0) ->
     if method == "UMAP":
         import umap
 
-        return umap.UMAP(random_state=seed).fit_transform(embeddings)
+        mapped: npt.NDArray[np.floating[Any]] = umap.UMAP(random_state=seed).fit_transform(embeddings)
+        return mapped
     if embeddings.shape[1] < 2 or len(embeddings) < 2:
         coords = np.zeros((len(embeddings), 2))
         coords[:, : min(2, embeddings.shape[1])] = embeddings[:, :2]
         return coords
-    return PCA(n_components=2, random_state=seed).fit_transform(embeddings)
+    projected: npt.NDArray[np.floating[Any]] = PCA(n_components=2, random_state=seed).fit_transform(embeddings)
+    return projected
 
 
 def draw_embedding_map(coords: np.ndarray, selected: np.ndarray, method: str, seed: int = 0) -> Figure:
@@ -80,7 +90,7 @@ def draw_embedding_map(coords: np.ndarray, selected: np.ndarray, method: str, se
 
 def draw_score_histogram(name: str, values: np.ndarray, selected: np.ndarray) -> Figure:
     figure, axes = _figure(8, 3.6)
-    bins = np.linspace(0, 1, 41)
+    bins = np.linspace(0, 1, 41).tolist()
     axes.hist(values, bins=bins, color=ALL, density=True, label="all samples")
     axes.hist(values[selected], bins=bins, color=SELECTED, alpha=0.7, density=True, label="selected")
     axes.set_xlabel(name)
@@ -114,7 +124,7 @@ def draw_training_loss(losses: list[float]) -> Figure:
     return figure
 
 
-def _thumbnail(source, name: str, size: int = 160) -> np.ndarray:
+def _thumbnail(source: Source, name: str, size: int = 160) -> np.ndarray:
     """uint8 (h, w, 3) of the image within ``size`` px; a grey tile when it cannot be read."""
     try:
         with open_image(source, name) as image:
@@ -126,7 +136,7 @@ def _thumbnail(source, name: str, size: int = 160) -> np.ndarray:
         return np.full((size, size, 3), 200, dtype=np.uint8)
 
 
-def draw_examples(source, examples: list[tuple[str, list[tuple[str, float]]]]) -> Figure:
+def draw_examples(source: Source, examples: Examples) -> Figure:
     """One row per retained sample: it, then its nearest removed neighbours with distances."""
     columns = 1 + max(len(removed) for _, removed in examples)
     figure = Figure(figsize=(2.2 * columns, 2.4 * len(examples)), dpi=110)
@@ -144,7 +154,9 @@ def draw_examples(source, examples: list[tuple[str, list[tuple[str, float]]]]) -
     return figure
 
 
-def pick_examples(filenames: list[str], selected: np.ndarray, nearest: np.ndarray, distance: np.ndarray, n: int, per_row: int = 3):
+def pick_examples(
+    filenames: list[str], selected: np.ndarray, nearest: np.ndarray, distance: np.ndarray, n: int, per_row: int = 3
+) -> Examples:
     """The ``n`` retained samples with the closest removed neighbours, each with up to ``per_row``."""
     chosen = np.zeros(len(filenames), dtype=bool)
     chosen[selected] = True

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import textwrap
+from typing import Any
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -25,7 +27,7 @@ TITLE, BODY, SMALL = 18, 10.5, 8
 class _Page:
     """A portrait A4 page written top to bottom."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.figure = Figure(figsize=A4)
         self.y = 0.95
 
@@ -43,13 +45,13 @@ class _Page:
         width = 0.86
         height = min(max_height, width * aspect * A4[0] / A4[1])
         width = height / aspect * A4[1] / A4[0]
-        axes = self.figure.add_axes([0.07, self.y - height, width, height])
+        axes = self.figure.add_axes((0.07, self.y - height, width, height))
         axes.imshow(picture)
         axes.axis("off")
         self.y -= height + 0.015
 
 
-def _cover(report: dict) -> _Page:
+def _cover(report: dict[str, Any]) -> _Page:
     job = report["job"]
     page = _Page()
     page.text("Winnow selection report", TITLE, "bold")
@@ -88,7 +90,7 @@ def _cover(report: dict) -> _Page:
     return page
 
 
-def training_lines(training: dict) -> list[str]:
+def training_lines(training: dict[str, Any]) -> list[str]:
     """What training did and its quality check, in sentences (the cover and the training page)."""
     losses = training["losses"]
     lines = [f"{len(losses)} epochs, NT-Xent loss {losses[0]:.4f} in the first, {losses[-1]:.4f} in the last."]
@@ -106,7 +108,7 @@ def training_lines(training: dict) -> list[str]:
     return lines
 
 
-def _job_page(report: dict) -> _Page:
+def _job_page(report: dict[str, Any]) -> _Page:
     page = _Page()
     page.text("Job", 14, "bold")
     for stage, seconds in report["job"]["stage_durations_s"].items():
@@ -123,7 +125,7 @@ def _job_page(report: dict) -> _Page:
     return page
 
 
-def write_pdf(path, report: dict, drawn: list) -> None:
+def write_pdf(path: str | os.PathLike[str], report: dict[str, Any], drawn: list[tuple[str, str, Figure, str]]) -> None:
     """Cover, job page, then each drawn (section, caption, figure, _) on its own page."""
     buffer = io.BytesIO()
     with PdfPages(buffer) as pdf:

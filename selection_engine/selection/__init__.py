@@ -12,10 +12,10 @@ __all__ = [
     "SelectionData",
     "SelectionResult",
     "build_objectives",
+    "cold_start_exponent",
     "greedy_k_center",
     "input_name",
     "select",
     "target_count",
     "typicality",
-    "cold_start_exponent",
 ]

@@ -13,7 +13,7 @@ from .base import Source, is_image, name_problem, printable, safe_relpath
 class LocalSource(Source):
     """Images under ``root``. Symlinks are followed only while they stay inside the root."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         if not self.root.is_dir():
             raise InputError(str(root), "input_dir does not exist or is not a folder")

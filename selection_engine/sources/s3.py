@@ -129,7 +129,7 @@ class S3Source(Source):
     def _where(self) -> str:
         return f"{self.label} (endpoint {self.endpoint_url})" if self.endpoint_url else self.label
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_client"] = None
         state["_client_pid"] = None
@@ -137,11 +137,11 @@ class S3Source(Source):
         state["_sizes"] = {}  # workers only open files; 100k sizes need not travel
         return state
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock, self._lock_pid = threading.Lock(), os.getpid()
 
-    def _get_client(self):
+    def _get_client(self) -> Any:  # a boto3 S3 client: boto3 has no type stubs here
         """This process's client; a forked child makes its own instead of sharing sockets."""
         pid = os.getpid()
         client = self._client
@@ -155,7 +155,7 @@ class S3Source(Source):
                 self._client_pid = pid
             return self._client
 
-    def _make_client(self):
+    def _make_client(self) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -187,7 +187,7 @@ class S3Source(Source):
             client.meta.events.register("before-send.s3", self._check_request)
         return client
 
-    def _check_request(self, request, **_) -> None:
+    def _check_request(self, request: Any, **_: Any) -> None:
         assert self.endpoint_policy is not None
         self.endpoint_policy.check_request(request.url)
 
@@ -246,7 +246,7 @@ class S3Source(Source):
             return InputError(location, f"S3 request failed: {exc}")
         return InputError(location, f"S3 request failed: {type(exc).__name__}: {exc}")
 
-    def _call(self, operation: str, location: str, **kwargs):
+    def _call(self, operation: str, location: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._get_client(), operation)(Bucket=self.bucket, **kwargs)
         except Exception as exc:
@@ -344,11 +344,12 @@ class S3Source(Source):
             raise self._error(exc, location) from None
         return io.BytesIO(data)
 
-    def _head(self, relpath: str) -> dict | None:
+    def _head(self, relpath: str) -> dict[str, Any] | None:
         """HeadObject of ``relpath``, None when there is no such object."""
         key = self._key(relpath)
         try:
-            return self._get_client().head_object(Bucket=self.bucket, Key=key)
+            head: dict[str, Any] = self._get_client().head_object(Bucket=self.bucket, Key=key)
+            return head
         except Exception as exc:
             if _is_missing(exc):
                 return None

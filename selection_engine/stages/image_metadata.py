@@ -103,7 +103,7 @@ def metadata_kinds(fields: list[MetadataField]) -> dict[str, str]:
     Strategies use it to refuse e.g. BALANCE on a numeric key or THRESHOLD on a categorical one.
     """
     kinds = {field.name: "numeric" if field.value_type in _NUMERIC_TYPES else "categorical" for field in fields}
-    kinds.update({name: "numeric" for name in COMPUTED_FIELDS})
+    kinds.update(dict.fromkeys(COMPUTED_FIELDS, "numeric"))
     return kinds
 
 

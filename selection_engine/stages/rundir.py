@@ -20,7 +20,7 @@ class RunDirectory:
         self.path = path
 
     @classmethod
-    def create(cls, output_dir: str, run_directory: str = "", now: datetime | None = None) -> "RunDirectory":
+    def create(cls, output_dir: str, run_directory: str = "", now: datetime | None = None) -> RunDirectory:
         base = Path(output_dir)
         if run_directory:
             path = base / safe_relpath(run_directory, "run_directory")
