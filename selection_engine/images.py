@@ -80,7 +80,8 @@ def decoded(file: BinaryIO | bytes, name: str) -> Iterator[Image.Image]:
         raise
     except Image.DecompressionBombError:
         size = _declared_size(handle)
-        raise UnreadableImage(name, pixel_problem(*size) if size else "too many pixels") from None
+        declared = pixel_problem(*size) if size else None
+        raise UnreadableImage(name, declared or "too many pixels") from None
     except Exception as exc:  # Pillow raises many types for broken files; the reason is what matters
         raise UnreadableImage(name, f"cannot be decoded: {str(exc) or type(exc).__name__}") from None
 

@@ -89,11 +89,11 @@ class Reporter:
 class StageTimer:
     """Seconds spent per named stage (summed when a stage runs more than once)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stages: dict[str, float] = {}
 
     @contextmanager
-    def stage(self, name: str):
+    def stage(self, name: str) -> Iterator[None]:
         began = time.perf_counter()
         try:
             yield

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -15,7 +17,14 @@ from PIL import Image
 from .formats.predictions import PREDICTIONS_DIR, rle_encode
 
 
-def write_images(root: Path, n: int, size=(48, 64), folders=("cats", "dogs"), ext="png", seed=0) -> list[str]:
+def write_images(
+    root: Path,
+    n: int,
+    size: tuple[int, int] = (48, 64),
+    folders: Sequence[str] = ("cats", "dogs"),
+    ext: str = "png",
+    seed: int = 0,
+) -> list[str]:
     """``n`` noise images of ``size`` (h, w) spread over sub-folders; relative names, sorted."""
     rng = np.random.default_rng(seed)
     names = []
@@ -28,14 +37,14 @@ def write_images(root: Path, n: int, size=(48, 64), folders=("cats", "dogs"), ex
     return sorted(names)
 
 
-def _dirichlet(rng, c: int, sharpness: float) -> list[float]:
+def _dirichlet(rng: np.random.Generator, c: int, sharpness: float) -> list[float]:
     p = rng.dirichlet(np.full(c, sharpness))
     p = np.round(p, 6)
     p[np.argmax(p)] += 1 - p.sum()  # keep the sum at 1 after rounding
     return [float(v) for v in p]
 
 
-def _singletons(rng, task_type: str, c: int, width: int, height: int) -> list[dict]:
+def _singletons(rng: np.random.Generator, task_type: str, c: int, width: int, height: int) -> list[dict[str, Any]]:
     if task_type == "classification":
         p = _dirichlet(rng, c, rng.choice([0.3, 1.0, 5.0]))
         return [{"category_id": int(np.argmax(p)), "probabilities": p}]
@@ -68,8 +77,8 @@ def write_predictions(
     root: Path,
     filenames: list[str],
     tasks: dict[str, str],
-    categories=("car", "person", "bicycle"),
-    image_size=(48, 64),
+    categories: Sequence[str] = ("car", "person", "bicycle"),
+    image_size: tuple[int, int] = (48, 64),
     coverage: float = 1.0,
     seed: int = 0,
 ) -> None:
@@ -110,12 +119,14 @@ def write_digits(root: Path, size: int = 32) -> tuple[list[str], np.ndarray]:
     for index, pixels in enumerate(digits.images):  # float 0-16
         name = f"{index:04d}.png"
         image = Image.fromarray((pixels * 255 / 16).astype(np.uint8))
-        image.resize((size, size), Image.BILINEAR).save(root / name)
+        image.resize((size, size), Image.Resampling.BILINEAR).save(root / name)
         names.append(name)
     return names, digits.target
 
 
-def write_digit_predictions(root: Path, names: list[str], task: str = "digits-classifier", n_train: int = 50, seed: int = 0) -> float:
+def write_digit_predictions(
+    root: Path, names: list[str], task: str = "digits-classifier", n_train: int = 50, seed: int = 0
+) -> float:
     """Classification predictions of a small model trained on ``n_train`` labelled digits.
 
     A logistic regression on the raw pixels of a few images: good enough to be right most of the
@@ -141,5 +152,6 @@ def write_digit_predictions(root: Path, names: list[str], task: str = "digits-cl
     (folder / "schema.json").write_text(json.dumps(schema))
     for name, p in zip(names, probabilities[: len(names)]):
         prediction = {"category_id": int(p.argmax()), "probabilities": [round(float(v), 5) for v in p]}
-        (folder / (posixpath.splitext(name)[0] + ".json")).write_text(json.dumps({"file_name": name, "predictions": [prediction]}))
+        document = {"file_name": name, "predictions": [prediction]}
+        (folder / (posixpath.splitext(name)[0] + ".json")).write_text(json.dumps(document))
     return accuracy

@@ -106,8 +106,9 @@ def parse_overrides(args: list[str]) -> dict[str, dict[str, Any]]:
     return {"worker": worker, "lightly": lightly, "locations": locations, "selection": selection}
 
 
-def _load_selection(value: Any, shared_dir: str) -> dict | None:
-    """A selection config given inline (dict or JSON text) or as a path to a JSON file."""
+def _load_selection(value: Any, shared_dir: str) -> Any:
+    """A selection config given inline (dict or JSON text) or as a path to a JSON file: the JSON
+    document as given, None when there is none (``parse_selection_config`` checks its shape)."""
     if value is None or isinstance(value, dict):
         return value
     text = str(value).strip().strip("'")
@@ -135,9 +136,9 @@ def _selection_document(data: str | bytes, where: str) -> Any:
 
 
 def resolve(
-    worker_config: dict | None = None,
-    lightly_config: dict | None = None,
-    selection_config: dict | str | None = None,
+    worker_config: dict[str, Any] | None = None,
+    lightly_config: dict[str, Any] | None = None,
+    selection_config: dict[str, Any] | str | None = None,
     overrides: list[str] | None = None,
     **locations: str,
 ) -> RunConfig:
@@ -174,7 +175,7 @@ def resolve(
     )
 
 
-def _deep_merge(base: dict, extra: dict) -> dict:
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = _deep_merge(dict(base[key]), value)

@@ -15,6 +15,7 @@ The legacy worker keys ``method`` and ``stopping_condition`` map onto this form
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ConfigError
 from .documents import MAX_COUNT, WorkerConfig, at_most, count_or_fraction
@@ -33,8 +34,12 @@ COMPATIBLE = {
 WHY_NOT = {
     "DIVERSITY": "DIVERSITY spreads samples out in embedding space, so its input must be EMBEDDINGS",
     "SIMILARITY": "SIMILARITY looks for samples near query samples in embedding space, so its input must be EMBEDDINGS",
-    "WEIGHTS": "WEIGHTS prefers high values of a number per sample, so its input must be SCORES, numeric METADATA, TYPICALITY or RANDOM",
-    "THRESHOLD": "THRESHOLD compares a number per sample with a threshold, so its input must be SCORES, numeric METADATA or TYPICALITY",
+    "WEIGHTS": (
+        "WEIGHTS prefers high values of a number per sample, so its input must be SCORES, numeric METADATA, TYPICALITY or RANDOM"
+    ),
+    "THRESHOLD": (
+        "THRESHOLD compares a number per sample with a threshold, so its input must be SCORES, numeric METADATA or TYPICALITY"
+    ),
     "BALANCE": "BALANCE steers the mix of classes, so its input must be PREDICTIONS (CLASS_DISTRIBUTION) or categorical METADATA",
 }
 OPERATIONS = ("SMALLER", "SMALLER_EQUAL", "BIGGER", "BIGGER_EQUAL")
@@ -162,7 +167,9 @@ class SelectionConfig:
             if strategy.threshold is None:
                 raise ConfigError(f"{key}.strategy.threshold", "THRESHOLD needs a threshold value")
             if strategy.operation not in OPERATIONS:
-                raise ConfigError(f"{key}.strategy.operation", f"must be one of {', '.join(OPERATIONS)}, got {strategy.operation!r}")
+                raise ConfigError(
+                    f"{key}.strategy.operation", f"must be one of {', '.join(OPERATIONS)}, got {strategy.operation!r}"
+                )
         elif strategy.threshold is not None or strategy.operation:
             raise ConfigError(f"{key}.strategy", "threshold/operation apply to THRESHOLD only")
         if strategy.type == "BALANCE":
@@ -170,7 +177,9 @@ class SelectionConfig:
                 raise ConfigError(f"{key}.strategy.target", "BALANCE needs a target such as {\"car\": 0.5, \"person\": 0.5}")
             total = sum(strategy.target.values())
             if any(v < 0 for v in strategy.target.values()) or total > 1 + 1e-6:
-                raise ConfigError(f"{key}.strategy.target", f"fractions must be >= 0 and sum to at most 1, got a sum of {total:g}")
+                raise ConfigError(
+                    f"{key}.strategy.target", f"fractions must be >= 0 and sum to at most 1, got a sum of {total:g}"
+                )
         elif strategy.target is not None:
             raise ConfigError(f"{key}.strategy.target", "applies to BALANCE only")
 
@@ -200,7 +209,7 @@ class SelectionConfig:
         return None
 
 
-def parse_selection_config(data: dict) -> SelectionConfig:
+def parse_selection_config(data: Any) -> SelectionConfig:
     """Build and validate a selection config from its JSON form."""
     if not isinstance(data, dict):
         raise ConfigError("selection_config", f"expected a JSON object, got {type(data).__name__}")

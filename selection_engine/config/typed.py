@@ -12,10 +12,16 @@ import difflib
 import re
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ConfigError, InputError
 from ..formats.jsondoc import parse_json
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+#: A config dataclass.
+D = TypeVar("D", bound="DataclassInstance")
 
 
 class CliText(str):
@@ -126,7 +132,7 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, str):
             return value
         raise ConfigError(key, f"expected a string, got {value!r}")
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, CliText):
             first = dataclasses.fields(tp)[0].name
             raise ConfigError(key, f"is a group of settings; set its keys, e.g. {key}.{first}=...")
@@ -138,14 +144,14 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     raise TypeError(f"unsupported config type {tp!r} for {key}")  # a bug in a config class
 
 
-def dotted_keys(cls: type, prefix: str = "") -> list[str]:
+def dotted_keys(cls: type[DataclassInstance], prefix: str = "") -> list[str]:
     """Every settable dotted key of a config dataclass, e.g. ``stopping_condition.n_samples``."""
     keys = []
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         name = f"{prefix}{field.name}"
         tp = hints[field.name]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             keys.extend(dotted_keys(tp, name + "."))
         else:
             keys.append(name)
@@ -161,7 +167,7 @@ def suggest(key: str, valid: list[str]) -> str:
     return f" — did you mean {close[0]}?" if close else ""
 
 
-def build(cls: type, data: dict, prefix: str = "", root_keys: list[str] | None = None):
+def build(cls: type[D], data: dict[str, Any], prefix: str = "", root_keys: list[str] | None = None) -> D:
     """Instantiate dataclass ``cls`` from ``data``; missing keys keep their defaults.
 
     ``prefix`` is the dotted path of ``data`` (for messages); ``root_keys`` lists every valid
@@ -171,20 +177,20 @@ def build(cls: type, data: dict, prefix: str = "", root_keys: list[str] | None =
     names = {f.name for f in dataclasses.fields(cls)}
     full_prefix = f"{prefix}." if prefix else ""
     valid = root_keys if root_keys is not None else dotted_keys(cls, full_prefix)
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name, value in data.items():
         key = f"{full_prefix}{name}"
         if name not in names:
             raise ConfigError(key, "unknown key" + suggest(key, valid))
         tp = hints[name]
-        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, dict):
             kwargs[name] = build(tp, value, key, valid)
         else:
             kwargs[name] = coerce(value, tp, key)
     return cls(**kwargs)
 
 
-def set_dotted(target: dict, key: str, value: Any) -> None:
+def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
     """``set_dotted(d, "a.b", 1)`` makes ``d == {"a": {"b": 1}}`` (merging with what is there)."""
     parts = key.split(".")
     node = target

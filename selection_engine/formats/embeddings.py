@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ..errors import InputError
@@ -28,7 +29,7 @@ class EmbeddingTable:
     labels: np.ndarray
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n = len(self.filenames)
         if self.embeddings.ndim != 2 or self.embeddings.shape[0] != n or self.labels.shape != (n,):
             raise ValueError(
@@ -40,7 +41,7 @@ class EmbeddingTable:
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def subset(self, indices) -> EmbeddingTable:
+    def subset(self, indices: npt.ArrayLike) -> EmbeddingTable:
         indices = np.asarray(indices, dtype=np.int64)
         return EmbeddingTable(
             filenames=[self.filenames[i] for i in indices],
@@ -94,7 +95,10 @@ def read_embeddings(path: str | os.PathLike[str]) -> EmbeddingTable:
         raise InputError(f"{where}, line 1", "no embedding_0, embedding_1, ... columns")
     if dims != list(range(len(dims))):
         missing = sorted(set(range(dims[-1] + 1)) - set(dims))
-        raise InputError(f"{where}, line 1", f"embedding columns must be embedding_0..embedding_{dims[-1]} without gaps; missing embedding_{missing[0]}")
+        raise InputError(
+            f"{where}, line 1",
+            f"embedding columns must be embedding_0..embedding_{dims[-1]} without gaps; missing embedding_{missing[0]}",
+        )
     dup_cols = {c for c in columns if columns.count(c) > 1}
     if dup_cols:
         raise InputError(f"{where}, line 1", f"duplicate column {sorted(dup_cols)[0]!r}")
@@ -141,9 +145,9 @@ def read_embeddings(path: str | os.PathLike[str]) -> EmbeddingTable:
     )
 
 
-def _describe_empty(path, line_no: int, columns: list[str], row: pd.Series) -> str:
+def _describe_empty(path: str | os.PathLike[str], line_no: int, columns: list[str], row: pd.Series) -> str:
     with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(handle, start=1):  # noqa: B007 (the line it stops at is read below)
             if number == line_no:
                 break
     text = line.rstrip("\r\n")

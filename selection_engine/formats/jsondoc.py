@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import InputError
 
@@ -26,7 +26,7 @@ def _finite(text: str) -> float:
     return value
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 

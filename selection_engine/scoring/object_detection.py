@@ -48,7 +48,8 @@ def object_frequency(
     if high == low:
         return np.ones(groups.n_images)
     scaled = min_score + (1.0 - min_score) * (counts - low) / (high - low)
-    return np.clip(scaled, 0.0, 1.0)
+    clipped: np.ndarray = np.clip(scaled, 0.0, 1.0)
+    return clipped
 
 
 def detection_scores(

@@ -9,6 +9,7 @@ loop runs at memory bandwidth instead of allocating N×1 distance matrices per s
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 class DistanceTracker:
@@ -67,7 +68,7 @@ class DistanceTracker:
         return np.sqrt(self.min_sq, where=self.min_sq >= 0, out=np.full_like(self.min_sq, -1.0))
 
 
-def greedy_k_center(embeddings: np.ndarray, k: int, already_selected=None) -> np.ndarray:
+def greedy_k_center(embeddings: np.ndarray, k: int, already_selected: npt.ArrayLike | None = None) -> np.ndarray:
     """Pick ``k`` points by greedy k-center; returns their indices (int64) in pick order.
 
     embeddings: float32 (N, D). ``already_selected``: indices counted as selected before the

@@ -129,7 +129,7 @@ def _numbers(spec: StrategySpec, data: SelectionData, key: str) -> np.ndarray:
     kind = _metadata_kind(name, data, key)
     if kind != "numeric":
         raise ConfigError(key, f"{spec.strategy.type} needs a numeric input, but metadata {name!r} is categorical; use BALANCE")
-    return pd.to_numeric(data.metadata[name]).to_numpy(dtype=np.float64)
+    return pd.to_numeric(_metadata_column(data, name)).to_numpy(dtype=np.float64)
 
 
 def _metadata_kind(name: str, data: SelectionData, key: str) -> str:
@@ -137,6 +137,12 @@ def _metadata_kind(name: str, data: SelectionData, key: str) -> str:
         available = ", ".join(sorted(data.metadata_kinds)) or "none"
         raise ConfigError(f"{key}.input.key", f"no metadata field {name!r}; available: {available}")
     return data.metadata_kinds[name]
+
+
+def _metadata_column(data: SelectionData, name: str) -> pd.Series:
+    """The metadata column ``name``, once :func:`_metadata_kind` found it."""
+    assert data.metadata is not None, "_metadata_kind checks that the run has metadata"
+    return data.metadata[name]
 
 
 def _class_counts(spec: StrategySpec, data: SelectionData, key: str) -> ClassCounts:
@@ -148,7 +154,7 @@ def _class_counts(spec: StrategySpec, data: SelectionData, key: str) -> ClassCou
     name = input_name(spec)
     if _metadata_kind(name, data, key) != "categorical":
         raise ConfigError(key, f"BALANCE needs classes, but metadata {name!r} is numeric; use WEIGHTS or THRESHOLD")
-    values = data.metadata[name].astype(str).to_numpy()
+    values = _metadata_column(data, name).astype(str).to_numpy()
     names, codes = np.unique(values, return_inverse=True)
     counts = np.zeros((data.n, len(names)))
     counts[np.arange(data.n), codes] = 1
@@ -166,7 +172,9 @@ def _target_vector(target: dict[str, float], names: list[str], key: str) -> np.n
     if unnamed.any():
         vector[unnamed] = max(rest, 0.0) / unnamed.sum()
     elif abs(rest) > 1e-6:
-        raise ConfigError(f"{key}.strategy.target", f"every class is named, so the fractions must sum to 1 (they sum to {1 - rest:g})")
+        raise ConfigError(
+            f"{key}.strategy.target", f"every class is named, so the fractions must sum to 1 (they sum to {1 - rest:g})"
+        )
     return vector
 
 
@@ -180,7 +188,7 @@ def _diversity(config: SelectionConfig, spec: StrategySpec, data: SelectionData,
     objective.exponent = exponent
     known = _typicality(data)[candidates]
     if exponent > 0 and known.size and known.max() > known.min():  # equal typicality weighs nothing
-        objective.factor = rescale(data.typicality, candidates) ** exponent
+        objective.factor = rescale(_typicality(data), candidates) ** exponent
     return objective
 
 
@@ -217,12 +225,14 @@ def build_objectives(config: SelectionConfig, data: SelectionData, candidates: n
             objectives.append(Objective(f"WEIGHTS:{name}", "weights", strength, rescale(values, candidates)))
         elif strategy == "THRESHOLD":
             values = _numbers(spec, data, key)
+            assert spec.strategy.threshold is not None, "SelectionConfig.validate: THRESHOLD has a threshold"
             keep = _COMPARE[spec.strategy.operation](values, spec.strategy.threshold)
             excluded = candidates & ~keep
             candidates &= keep
             objectives.append(Objective(f"THRESHOLD:{name}", "threshold", strength, values, excluded=excluded))
         elif strategy == "BALANCE":
             classes = _class_counts(spec, data, key)
+            assert spec.strategy.target is not None, "SelectionConfig.validate: BALANCE has a target"
             target = _target_vector(spec.strategy.target, classes.names, key)
             objectives.append(Objective(f"BALANCE:{name}", "balance", strength, counts=classes.counts, target=target))
         elif strategy == "SIMILARITY":

@@ -62,6 +62,7 @@ def _min_distance_to(embeddings: np.ndarray, queries: np.ndarray, chunk: int = 6
 def _balance_term(objective: Objective, totals: np.ndarray, pickable: np.ndarray) -> np.ndarray:
     """How far adding each sample moves the selection's class mix toward the target (L1), [0, 1]."""
     counts, target = objective.counts, objective.target
+    assert counts is not None and target is not None, "a BALANCE objective has counts and a target"
     total = totals.sum()
     before = np.abs((totals / total if total > 0 else totals) - target).sum()
     after_totals = counts + totals[None, :]
@@ -101,17 +102,19 @@ def select(
     blocked = ~candidates  # never picked, but their distances feed the removed-samples report
 
     if k is not None and k >= n_candidates and min_distance is None:
-        picks = np.flatnonzero(candidates)
-        for index in picks:
+        every = np.flatnonzero(candidates)
+        for index in every:
             tracker.add(int(index))
-        contributions = {o.label: np.full(len(picks), np.nan) for o in objectives}
-        return _finish(tracker, picks, contributions, np.full(len(picks), np.nan), "every candidate selected", skipped=True)
+        contributions = {o.label: np.full(len(every), np.nan) for o in objectives}
+        return _finish(tracker, every, contributions, np.full(len(every), np.nan), "every candidate selected", skipped=True)
 
     static = np.zeros(n, dtype=np.float64)
     for objective in objectives:
         if objective.kind == "similarity":
+            assert objective.queries is not None, "a SIMILARITY objective has queries"
             objective.values = rescale(-_min_distance_to(embeddings, objective.queries), candidates)
         if objective.kind in ("weights", "similarity"):
+            assert objective.values is not None, "WEIGHTS and SIMILARITY objectives have values"
             static += objective.strength * objective.values
     diversities = [o for o in objectives if o.kind == "diversity"]
     div_strength = sum(o.strength for o in diversities)
@@ -119,7 +122,8 @@ def select(
     # Per-sample weight of the shared distance term: a scalar, or (N,) when typicality weighs it.
     div_weight = sum(o.strength * (o.factor if o.factor is not None else 1.0) for o in diversities)
     balances = [o for o in objectives if o.kind == "balance"]
-    balance_totals = [np.zeros(o.counts.shape[1]) for o in balances]
+    balance_counts = [_required(o.counts, o.label) for o in balances]
+    balance_totals = [np.zeros(counts.shape[1]) for counts in balance_counts]
     only_diversity = not factors and all(o.kind in ("diversity", "threshold") for o in objectives)
 
     picks: list[int] = []
@@ -169,14 +173,14 @@ def select(
             elif objective.kind == "balance":
                 value = objective.strength * terms[objective.label][index]
             elif objective.kind == "threshold":
-                value = objective.values[index]
+                value = _required(objective.values, objective.label)[index]
             else:
-                value = objective.strength * objective.values[index]
+                value = objective.strength * _required(objective.values, objective.label)[index]
             picked_terms[objective.label].append(float(value))
         if factors:
             picked_factor.append(float(factors[0][index]))
-        for objective, totals in zip(balances, balance_totals):
-            totals += objective.counts[index]
+        for counts, totals in zip(balance_counts, balance_totals):
+            totals += counts[index]
         tracker.add(index)
     contributions = {label: np.asarray(values, dtype=np.float64) for label, values in picked_terms.items()}
     result = _finish(tracker, np.asarray(picks, dtype=np.int64), contributions, np.asarray(picked_distance), stop_reason)
@@ -184,7 +188,21 @@ def select(
     return result
 
 
-def _finish(tracker, picks, contributions, distance_at_pick, stop_reason, skipped=False) -> SelectionResult:
+def _required(array: np.ndarray | None, label: str) -> np.ndarray:
+    """An array the objective ``label`` has by its kind (its values, counts)."""
+    assert array is not None, f"objective {label} lacks an array its kind needs"
+    return array
+
+
+def _finish(
+    tracker: DistanceTracker,
+    picks: np.ndarray,
+    contributions: dict[str, np.ndarray],
+    distance_at_pick: np.ndarray,
+    stop_reason: str,
+    skipped: bool = False,
+) -> SelectionResult:
+    assert tracker.nearest is not None, "select's tracker tracks the nearest pick"
     nearest = tracker.nearest.copy()
     nearest_distance = np.where(np.isfinite(tracker.min_sq), np.sqrt(np.maximum(tracker.min_sq, 0.0)), np.nan)
     selected = tracker.min_sq == DistanceTracker.SELECTED

@@ -75,12 +75,16 @@ def source_from_spec(spec: dict[str, Any], endpoint_policy: EndpointPolicy | Non
             raise ConfigError(f"datasource.{key}", f"is required for a {kind} datasource")
         values[key] = value or None
     if kind == "local":
-        return LocalSource(values["path"])
+        path = values["path"]
+        assert path is not None, "required: checked above"
+        return LocalSource(path)
     if bool(values["access_key_id"]) != bool(values["secret_access_key"]):
         missing = "secret_access_key" if values["access_key_id"] else "access_key_id"
         raise ConfigError(f"datasource.{missing}", "give both access_key_id and secret_access_key, or neither")
+    bucket = values["bucket"]
+    assert bucket is not None, "required: checked above"
     return S3Source(
-        values["bucket"],
+        bucket,
         prefix=values["prefix"] or "",
         endpoint_url=values["endpoint_url"],
         region=values["region"],

@@ -33,8 +33,12 @@ class OverlaySource(Source):
         self.io_threads = base.io_threads
 
     @property
-    def rejected(self):
+    def rejected(self) -> list[tuple[str, str]]:
         return self.base.rejected
+
+    @rejected.setter
+    def rejected(self, value: list[tuple[str, str]]) -> None:
+        self.base.rejected = value
 
     @property
     def label(self) -> str:
@@ -57,17 +61,23 @@ class OverlaySource(Source):
         rel = safe_relpath(relpath)
         if rel in (TASKS, SCHEMA) and self._uploaded(rel) and self.base.exists(rel):
             return io.BytesIO(self._merged(rel))
-        return (self.uploads if self._uploaded(rel) else self.base).open(rel)
+        if self.uploads is not None and self._uploaded(rel):
+            return self.uploads.open(rel)
+        return self.base.open(rel)
 
     def exists(self, relpath: str) -> bool:
         return self._uploaded(relpath) or self.base.exists(relpath)
 
     def size(self, relpath: str) -> int:
-        return self.uploads.size(relpath) if self._uploaded(relpath) else self.base.size(relpath)
+        if self.uploads is not None and self._uploaded(relpath):
+            return self.uploads.size(relpath)
+        return self.base.size(relpath)
 
     def _merged(self, rel: str) -> bytes:
         """tasks.json: the union of task names; schema.json: fields by name, uploads winning."""
+        assert self.uploads is not None, "only uploaded files are merged"
         lists = []
+        source: Source
         for source in (self.base, self.uploads):
             try:
                 data = read_json_file(source, rel)

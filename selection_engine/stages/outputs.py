@@ -167,7 +167,7 @@ def dump_images(run_dir: RunDirectory, source: Source | None, selected: list[str
             picture = image
             new_size = _target_size(image.width, image.height, size)
             if new_size is not None and new_size != image.size:
-                picture = picture.resize(new_size, Image.BICUBIC)
+                picture = picture.resize(new_size, Image.Resampling.BICUBIC)
             if _PIL_FORMATS[fmt] == "JPEG" and picture.mode not in ("RGB", "L"):
                 picture = picture.convert("RGB")
             if picture is image:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..fileio import write_text
@@ -42,7 +43,7 @@ class RunDirectory:
     def __truediv__(self, relative: str) -> Path:
         return self.path / relative
 
-    def write_json(self, relative: str, data) -> Path:
+    def write_json(self, relative: str, data: Any) -> Path:
         target = self.path / relative
         write_text(target, json.dumps(data, indent=2, default=_json_default) + "\n")
         return target
@@ -51,7 +52,7 @@ class RunDirectory:
         write_text(self.path / FAILED_MARKER, reason.rstrip() + "\n")
 
 
-def _json_default(value):
+def _json_default(value: object) -> Any:
     import numpy as np
 
     if isinstance(value, np.generic):
