@@ -8,9 +8,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 import typing
+from collections.abc import Callable
 
 from .config import LightlyConfig, WorkerConfig, resolve
 from .errors import WinnowError
+
+if typing.TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 USAGE = """usage: winnow input_dir=PATH output_dir=PATH [shared_dir=PATH] [key=value ...]
 
@@ -36,8 +40,8 @@ LOCATIONS_HELP = [
 ]
 
 
-def _defaults(obj, prefix: str = "") -> list[tuple[str, object]]:
-    rows = []
+def _defaults(obj: DataclassInstance, prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
     hints = typing.get_type_hints(type(obj))
     for field in dataclasses.fields(obj):
         value = getattr(obj, field.name)
@@ -108,7 +112,7 @@ def evaluate_main(args: list[str]) -> int:
     return _exit_code("winnow evaluate", work)
 
 
-def _exit_code(program: str, work) -> int:
+def _exit_code(program: str, work: Callable[[], object]) -> int:
     """Run ``work()``: 0 when it succeeds, 2 with one line on stderr for bad input, 130 on Ctrl-C."""
     try:
         work()

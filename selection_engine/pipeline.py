@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from .selection import SelectionData
 from .sources import LocalSource, S3Source, Source
 from .stages.checks import remove_corrupt, remove_duplicates
 from .stages.datapool import load_datapool, save_run
-from .stages.image_metadata import metadata_table
+from .stages.image_metadata import Measures, metadata_table
 from .stages.inputs import score_samples, similarity_queries
 from .stages.load import load_inputs
 from .stages.outputs import dump_images, store_embeddings, write_selection
@@ -41,7 +42,7 @@ from .stages.rundir import RunDirectory
 class RunResult:
     run_dir: Path
     selected: list[str]
-    report: dict
+    report: dict[str, Any]
 
 
 def source_for_input_dir(input_dir: str) -> Source:
@@ -57,7 +58,7 @@ def run(
     config: RunConfig,
     on_progress: ProgressCallback | None = None,
     show_bars: bool = True,
-    stream=None,
+    stream: TextIO | None = None,
     source: Source | None = None,
 ) -> RunResult:
     """Execute one run; returns where its outputs are and what was selected."""
@@ -101,7 +102,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         check_task_inputs(config.selection, loaded.task_types(), legacy=not config.explicit_selection)
     samples = loaded.samples
     files_seen = len(samples.filenames)
-    measured: dict[str, tuple] = {}  # computed metadata, taken during the corruptness check
+    measured: dict[str, Measures] = {}  # computed metadata, taken during the corruptness check
     if source is not None and worker.enable_corruptness_check:
         reporter.set_stage("corruptness", "Checking for corrupt images (disable with enable_corruptness_check=False).")
         with timer.stage("corruptness"):
@@ -116,6 +117,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     from .embedding.stage import embed_stage  # torch loads only for runs that need a model
 
     embedded = embed_stage(config, source, samples, run_dir, reporter, timer)
+    assert samples.table is not None, "the embedding stage (or the embeddings file) gave the samples' table"
     table = store_embeddings(run_dir, samples.table, worker.normalize_embeddings, reporter)
 
     reporter.set_stage("scores")
@@ -125,6 +127,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         )
         data = SelectionData(n=len(table), scores=scores, class_counts=class_counts)
     if source is not None:
+        assert loaded.user_metadata is not None, "the load stage reads a datasource's metadata"
         reporter.set_stage("metadata", "Computing image metadata (sharpness, snr, size).")
         with timer.stage("metadata"):
             data.metadata, data.metadata_kinds = metadata_table(
@@ -162,7 +165,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     with timer.stage("report"):
         statistics, raw_distances = report_facts(report_inputs)
         with atomic_write(run_dir / "data/nearest_neighbour_distances.npz", mode="wb") as handle:
-            np.savez_compressed(handle, **raw_distances)  # the web app's distance histograms
+            # numpy's stubs give savez_compressed a keyword allow_pickle (numpy >= 2.1) that mypy matches **raw_distances against.
+            np.savez_compressed(handle, **raw_distances)  # type: ignore[arg-type]  # the web app's distance histograms
     report = run_report(
         run_directory=str(run_dir.path),
         started=started,

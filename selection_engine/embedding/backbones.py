@@ -25,7 +25,7 @@ def scale_channels(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
-class ResNetTrunk(ResNet):
+class ResNetTrunk(ResNet):  # type: ignore[misc]  # torchvision ships no type information: ResNet is Any
     """torchvision's ResNet with every layer's channel count multiplied by ``width``, ending at
     the last residual stage (no pooling, no classifier).
 
@@ -35,6 +35,10 @@ class ResNetTrunk(ResNet):
     weights for the same seed). Other widths scale the stem's 64 channels and each stage's
     ``planes``; Bottleneck blocks keep their 4× expansion on top of the scaled planes.
     """
+
+    # Set by ResNet.__init__ (and replaced here); declared for the type checker.
+    conv1: nn.Conv2d
+    inplanes: int
 
     def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], width: float = 1.0):
         # Read by _make_layer, which ResNet.__init__ calls; nn.Module allows plain attributes
@@ -51,15 +55,19 @@ class ResNetTrunk(ResNet):
         self.out_channels: int = self.inplanes  # the last stage's planes × expansion
         del self.avgpool, self.fc
 
-    def _make_layer(self, block, planes: int, blocks: int, stride: int = 1, dilate: bool = False) -> nn.Sequential:
+    def _make_layer(
+        self, block: type[BasicBlock | Bottleneck], planes: int, blocks: int, stride: int = 1, dilate: bool = False
+    ) -> nn.Sequential:
         if "layer1" not in self._modules:
             # The first stage takes the stem's output, whose width scales like everything else.
             self.inplanes = scale_channels(self.inplanes, self.width)
-        return super()._make_layer(block, scale_channels(planes, self.width), blocks, stride, dilate)
+        stage: nn.Sequential = super()._make_layer(block, scale_channels(planes, self.width), blocks, stride, dilate)
+        return stage
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(images))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        features: torch.Tensor = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return features
 
 
 def build_trunk(name: str, width: float = 1.0) -> tuple[ResNetTrunk, int]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -25,7 +27,13 @@ FORMAT = "winnow-checkpoint"
 ARCHITECTURE_KEYS = ("name", "width", "num_ftrs")
 
 
-def save_checkpoint(path, model: EmbeddingModel, config: LightlyConfig, head: ProjectionHead | None = None, losses=()) -> None:
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: EmbeddingModel,
+    config: LightlyConfig,
+    head: ProjectionHead | None = None,
+    losses: Iterable[float] = (),
+) -> None:
     """Write a checkpoint atomically (a crash never leaves a truncated .ckpt)."""
     payload = {
         "format": FORMAT,
@@ -41,7 +49,9 @@ def save_checkpoint(path, model: EmbeddingModel, config: LightlyConfig, head: Pr
         handle.write(buffer.getvalue())
 
 
-def load_checkpoint(path: str | os.PathLike[str], config: LightlyConfig, seed: int = 0) -> tuple[EmbeddingModel, ProjectionHead | None]:
+def load_checkpoint(
+    path: str | os.PathLike[str], config: LightlyConfig, seed: int = 0
+) -> tuple[EmbeddingModel, ProjectionHead | None]:
     """The model of ``path`` for a run configured with ``config``.
 
     Raises InputError when the file is unreadable or its architecture (model name, width,
@@ -82,7 +92,7 @@ def load_checkpoint(path: str | os.PathLike[str], config: LightlyConfig, seed: i
     raise InputError(where, "is neither a Winnow checkpoint nor a model state dict")
 
 
-def _load(module: torch.nn.Module, state: dict, where: str, strict: bool) -> None:
+def _load(module: torch.nn.Module, state: dict[str, Any], where: str, strict: bool) -> None:
     try:
         module.load_state_dict(state, strict=strict)
     except RuntimeError as exc:

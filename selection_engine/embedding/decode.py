@@ -38,7 +38,8 @@ def _decode_jpeg(data: bytes, min_size: int, name: str) -> np.ndarray | None:
     try:
         # min_factor=2: scales between 1/2 and 1 (5/8, 7/8 …) cost more than decoding in full.
         # strict (the default) refuses truncated or damaged data instead of filling it in grey.
-        return simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=min_size, min_width=min_size, min_factor=2)
+        pixels: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=min_size, min_width=min_size, min_factor=2)
+        return pixels
     except ValueError:
         return None
 
@@ -74,7 +75,8 @@ def resize_exact(pixels: torch.Tensor, size: int) -> torch.Tensor:
     """
     if pixels.shape[-2:] == (size, size):
         return pixels
-    return F.resize(pixels, [size, size], antialias=True)
+    resized: torch.Tensor = F.resize(pixels, [size, size], antialias=True)
+    return resized
 
 
 def resize_within(pixels: torch.Tensor, size: int) -> torch.Tensor:
@@ -85,4 +87,5 @@ def resize_within(pixels: torch.Tensor, size: int) -> torch.Tensor:
     if longest <= size:
         return pixels
     scale = size / longest
-    return F.resize(pixels, [max(1, round(height * scale)), max(1, round(width * scale))], antialias=True)
+    resized: torch.Tensor = F.resize(pixels, [max(1, round(height * scale)), max(1, round(width * scale))], antialias=True)
+    return resized

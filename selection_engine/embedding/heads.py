@@ -26,4 +26,5 @@ class ProjectionHead(nn.Module):
         )
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.layers(embeddings)
+        projected: torch.Tensor = self.layers(embeddings)
+        return projected

@@ -25,7 +25,8 @@ class EmbeddingModel(nn.Module):
         self.projection_learned = False
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.pool(self.reduce(self.trunk(images))).flatten(1)
+        pooled: torch.Tensor = self.pool(self.reduce(self.trunk(images)))
+        return pooled.flatten(1)
 
 
 def build_model(config: ModelConfig, seed: int = 0) -> EmbeddingModel:

@@ -41,7 +41,8 @@ class PooledTrunk(nn.Module):
         self.trunk, self.pool = model.trunk, model.pool
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.pool(self.trunk(images)).flatten(1)
+        pooled: torch.Tensor = self.pool(self.trunk(images))
+        return pooled.flatten(1)
 
 
 @dataclass
@@ -54,7 +55,8 @@ class Projection:
 
     def apply(self, features: np.ndarray) -> np.ndarray:
         """features (N, C) → embeddings float32 (N, num_ftrs)."""
-        return ((features - self.mean) @ self.components.T).astype(np.float32)
+        projected: np.ndarray = (features - self.mean) @ self.components.T
+        return projected.astype(np.float32)
 
 
 def fit_projection(features: np.ndarray, num_ftrs: int) -> Projection | None:
@@ -77,6 +79,7 @@ def fit_projection(features: np.ndarray, num_ftrs: int) -> Projection | None:
 def set_projection(model: EmbeddingModel, projection: Projection) -> None:
     """Make ``model.reduce`` compute ``projection`` (before pooling, which it commutes with)."""
     weight = torch.as_tensor(projection.components, dtype=model.reduce.weight.dtype)
+    assert model.reduce.bias is not None, "EmbeddingModel.reduce is built with a bias"
     with torch.no_grad():
         model.reduce.weight.copy_(weight[:, :, None, None])
         model.reduce.bias.copy_(-(weight @ torch.as_tensor(projection.mean, dtype=weight.dtype)))

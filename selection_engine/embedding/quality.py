@@ -24,6 +24,7 @@ wrong, not a proof that one helped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class TrainingQuality:
             "checkpoint trained on similar images (checkpoint=...)."
         )
 
-    def facts(self) -> dict:
+    def facts(self) -> dict[str, Any]:
         """For report.json's ``job.training.quality``."""
         return {
             "signal": "effective_rank",
@@ -108,7 +109,7 @@ def training_quality(starting: np.ndarray, trained: np.ndarray) -> TrainingQuali
     return TrainingQuality(effective_rank(starting), effective_rank(trained), len(starting), starting.shape[1])
 
 
-def describe(facts: dict) -> str:
+def describe(facts: dict[str, Any]) -> str:
     """The sentence that states a check (``TrainingQuality.facts``), for the log and report.pdf."""
     return (
         f"Embedding quality, label-free (effective rank: how many of their {facts['dimension']} directions the "

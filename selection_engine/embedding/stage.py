@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,22 +43,25 @@ class Embedded:
     losses: list[float] = field(default_factory=list)
     checkpoint: str | None = None
     #: the training's quality check (``TrainingQuality.facts``); None without training
-    quality: dict | None = None
+    quality: dict[str, Any] | None = None
 
-    def training_facts(self) -> dict | None:
+    def training_facts(self) -> dict[str, Any] | None:
         """report.json's ``job.training``; None when the run did not train."""
         if not self.losses:
             return None
         return {"losses": self.losses, "checkpoint": self.checkpoint, "quality": self.quality}
 
 
-def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_dir: RunDirectory, reporter: Reporter, timer: StageTimer) -> Embedded:
+def embed_stage(
+    config: RunConfig, source: Source | None, samples: Samples, run_dir: RunDirectory, reporter: Reporter, timer: StageTimer
+) -> Embedded:
     """Train if asked, then embed every sample (unless an embeddings file gave them)."""
     worker, lightly = config.worker, config.lightly
     if not worker.enable_training and samples.table is not None:
         if worker.checkpoint:
             reporter.log("Warning: checkpoint is ignored because embeddings are given by the embeddings file.")
         return Embedded(device="none (embeddings file)")
+    assert source is not None, "the pipeline has a datasource whenever images are trained on or embedded"
     device = device_for(lightly.trainer.gpus)
     head = None
     if worker.checkpoint:
@@ -90,7 +94,10 @@ def embed_stage(config: RunConfig, source: Source | None, samples: Samples, run_
     reporter.set_stage("embeddings")
     with timer.stage("embeddings"):
         # With an embeddings file this run only trains: the check then looks at the fit sample alone.
-        names = samples.filenames if samples.table is None else [samples.filenames[i] for i in fit_sample(len(samples.filenames), worker.seed)]
+        if samples.table is None:
+            names = samples.filenames
+        else:
+            names = [samples.filenames[i] for i in fit_sample(len(samples.filenames), worker.seed)]
         reporter.log(f"Embedding images with {lightly.model.name} (trained weights) on {device}.")
         embeddings, efficiency = compute_embeddings(model, config, source, names, device, reporter, trained=True,
                                                     unreadable=unreadable)
@@ -175,7 +182,12 @@ def _check_quality(
 
 
 def _store(
-    samples: Samples, embeddings: np.ndarray, efficiency: float, outcome: Embedded, reporter: Reporter, unreadable: dict[str, str],
+    samples: Samples,
+    embeddings: np.ndarray,
+    efficiency: float,
+    outcome: Embedded,
+    reporter: Reporter,
+    unreadable: dict[str, str],
 ) -> Embedded:
     """Make ``embeddings`` (N, D), one row per sample, the samples' table; drop the unreadable
     samples, listed as corrupt with the reason."""

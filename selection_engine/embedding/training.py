@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -44,7 +45,7 @@ def _yield_to_the_model(_worker_id: int) -> None:
     os.nice(19)
 
 
-class _TwoViews(Dataset):
+class _TwoViews(Dataset[tuple[torch.Tensor, torch.Tensor, int, str]]):
     """Yields two augmented float views (3, S, S) of each image, its index and "" — or, for a file
     that cannot be decoded, two black views, its index and the reason (the loop leaves it out)."""
 
@@ -55,7 +56,7 @@ class _TwoViews(Dataset):
     def __len__(self) -> int:
         return len(self.filenames)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int, str]:
         name = self.filenames[index]
         try:
             pixels = decode_file(name, self.source.read_bytes(name), self.decode_size)
@@ -72,7 +73,9 @@ class TrainingResult:
     head: ProjectionHead
 
 
-def _autocast(device: torch.device, precision: int, reporter: Reporter):
+def _autocast(
+    device: torch.device, precision: int, reporter: Reporter
+) -> tuple[contextlib.AbstractContextManager[Any], torch.amp.GradScaler | None]:
     """(context manager, scaler) for ``trainer.precision``; 16 uses float16 on a GPU only."""
     if precision == 16 and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
@@ -137,7 +140,9 @@ def train_simclr(
     losses: list[float] = []
     for epoch in range(config.trainer.max_epochs):
         total, batches = 0.0, 0
-        bar = reporter.track(loader, len(loader), f"Epoch {epoch}", lambda: f"Epoch {epoch}: loss {total / max(batches, 1):.3f}")
+        # The postfix reads this epoch's running total and batches while the epoch runs: late binding is the point.
+        postfix = lambda: f"Epoch {epoch}: loss {total / max(batches, 1):.3f}"  # noqa: B023, E731
+        bar = reporter.track(loader, len(loader), f"Epoch {epoch}", postfix)
         for view0, view1, indices, reasons in bar:
             readable = [i for i, reason in enumerate(reasons) if not reason]
             if len(readable) < len(reasons):

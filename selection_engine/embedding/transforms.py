@@ -17,6 +17,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Range the Gaussian blur's sigma is drawn from, in pixels (as in SimCLR).
 BLUR_SIGMA = (0.1, 2.0)
+#: One transform step: an image tensor in, an image tensor out.
+Step = Callable[[torch.Tensor], torch.Tensor]
 
 
 def blur_kernel_size(kernel_size: float, input_size: int) -> int:
@@ -46,7 +48,7 @@ class _RandomRotate90(torch.nn.Module):
         return image
 
 
-def _maybe(p: float, transform: Callable) -> Callable:
+def _maybe(p: float, transform: Step) -> Step:
     # RandomApply costs one random draw per image; skip it when the transform always runs.
     return transform if p >= 1 else v2.RandomApply([transform], p=p)
 
@@ -57,12 +59,12 @@ def _check_uint8(image: torch.Tensor) -> None:
         raise TypeError(f"expected a uint8 image tensor (3, H, W) with values 0-255, got dtype {image.dtype}")
 
 
-def _to_float() -> tuple[str, Callable]:
+def _to_float() -> tuple[str, Step]:
     """uint8 [0, 255] → float32 [0, 1]."""
     return "to_float", v2.ToDtype(torch.float32, scale=True)
 
 
-def _normalize() -> tuple[str, Callable]:
+def _normalize() -> tuple[str, Step]:
     return "normalize", v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)
 
 
@@ -81,7 +83,7 @@ class SimCLRViewTransform:
     def __init__(self, config: Collate):
         self.config = config
         size = config.input_size
-        steps: list[tuple[str, Callable]] = [
+        steps: list[tuple[str, Step]] = [
             ("random_resized_crop", v2.RandomResizedCrop(size, scale=(config.min_scale, 1.0), antialias=True)),
         ]
         if config.rr_prob > 0:
@@ -105,7 +107,7 @@ class SimCLRViewTransform:
             steps.append(("gaussian_blur", _maybe(config.gaussian_blur, blur)))
         steps.append(_normalize())
         #: The active steps in the order they run, by name (``active`` lists the names).
-        self.steps: dict[str, Callable] = dict(steps)
+        self.steps: dict[str, Step] = dict(steps)
         self._pipeline = v2.Compose(list(self.steps.values()))
 
     @property
@@ -114,7 +116,8 @@ class SimCLRViewTransform:
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         _check_uint8(image)
-        return self._pipeline(image), self._pipeline(image)
+        transformed: torch.Tensor = self._pipeline(image)
+        return transformed, self._pipeline(image)
 
     def describe(self) -> str:
         """One line for the log, e.g. ``random_resized_crop → horizontal_flip → … → normalize``."""
@@ -128,9 +131,10 @@ class EvalTransform:
     def __init__(self, input_size: int):
         self.input_size = input_size
         steps = [("resize", v2.Resize((input_size, input_size), antialias=True)), _to_float(), _normalize()]
-        self.steps: dict[str, Callable] = dict(steps)
+        self.steps: dict[str, Step] = dict(steps)
         self._pipeline = v2.Compose(list(self.steps.values()))
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
         _check_uint8(image)
-        return self._pipeline(image)
+        transformed: torch.Tensor = self._pipeline(image)
+        return transformed

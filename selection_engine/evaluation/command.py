@@ -13,8 +13,10 @@ import dataclasses
 import math
 import posixpath
 import sys
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,10 +71,10 @@ class EvaluationConfig(Protocol):
 
 def parse_arguments(args: list[str]) -> tuple[RunConfig, EvaluationConfig]:
     """Split ``evaluation.*`` keys from the run's keys and build both configs."""
-    ours: dict = {}
+    ours: dict[str, Any] = {}
     rest = []
     for arg in args:
-        key, sep, value = arg.partition("=")
+        key, _, value = arg.partition("=")
         if key.strip().startswith("evaluation."):
             ours[key.strip()[len("evaluation."):]] = CliText(value)
         else:
@@ -130,7 +132,8 @@ def read_labels(config: RunConfig, evaluation: EvaluationConfig, filenames: list
         return pd.Series(folders, index=filenames)
     raise ConfigError(
         "evaluation.labels",
-        "no labels found: give a CSV of filenames,labels, an embeddings CSV with a labels column, or images in one folder per class",
+        "no labels found: give a CSV of filenames,labels, an embeddings CSV with a labels column, "
+        "or images in one folder per class",
     )
 
 
@@ -145,7 +148,9 @@ def embedding_entries(config: RunConfig, evaluation: EvaluationConfig) -> list[s
     return [config.worker.embeddings or config.worker.checkpoint or "random"]
 
 
-def load_embeddings(entry: str, config: RunConfig, source, filenames: list[str], reporter: Reporter) -> tuple[list[str], np.ndarray]:
+def load_embeddings(
+    entry: str, config: RunConfig, source: Source | None, filenames: list[str], reporter: Reporter
+) -> tuple[list[str], np.ndarray]:
     """(filenames, embeddings (N, D)) of one entry: an embeddings CSV, or the model (random
     weights or a checkpoint) run over the images, exactly as a run embeds them; images that
     cannot be decoded are left out, with a warning naming them."""
@@ -178,7 +183,7 @@ def load_embeddings(entry: str, config: RunConfig, source, filenames: list[str],
     return list(names), normalize(vectors) if config.worker.normalize_embeddings else vectors
 
 
-def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter, source: Source | None = None) -> dict:
+def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter, source: Source | None = None) -> dict[str, Any]:
     """Run the loop for every embeddings entry and method; write and return the results.
 
     ``source``: the images (as ``pipeline.run`` takes it, e.g. the web app's S3 datasource with
@@ -232,7 +237,7 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
     return _write(config, evaluation, results, reporter)
 
 
-def check_labels(labels, evaluation: EvaluationConfig) -> None:
+def check_labels(labels: Iterable[Hashable], evaluation: EvaluationConfig) -> None:
     """Refuse labels (one per sample) the protocol cannot run on, naming ``evaluation.labels``:
     fewer than two classes, a class with a single sample (the stratified test split needs two),
     fewer test or pool samples than classes; then :func:`check_size`."""
@@ -240,7 +245,9 @@ def check_labels(labels, evaluation: EvaluationConfig) -> None:
     n = int(counts.sum())
     key = "evaluation.labels"
     if len(counts) < 2:
-        raise ConfigError(key, f"all {n} labeled images have the same label ({counts.index[0]}): an evaluation needs at least two classes")
+        raise ConfigError(
+            key, f"all {n} labeled images have the same label ({counts.index[0]}): an evaluation needs at least two classes"
+        )
     single = counts[counts < 2]
     if len(single):
         shown = ", ".join(map(str, single.index[:5])) + (" ..." if len(single) > 5 else "")
@@ -269,7 +276,7 @@ def check_size(n: int, evaluation: EvaluationConfig) -> None:
         )
 
 
-def _write(config: RunConfig, evaluation: EvaluationConfig, results: pd.DataFrame, reporter: Reporter) -> dict:
+def _write(config: RunConfig, evaluation: EvaluationConfig, results: pd.DataFrame, reporter: Reporter) -> dict[str, Any]:
     out = RunDirectory.create(config.output_dir, config.worker.run_directory)
     table = method_table(results)
     advice = recommendation(table)

@@ -23,7 +23,8 @@ import pandas as pd
 
 from ..config.selection import SelectionConfig
 from ..config.tasks import score_column
-from ..scoring import CLASSIFICATION_SCORE_NAMES, uncertainty_scores
+from ..scoring import uncertainty_scores
+from ..scoring.classification import CLASSIFICATION_SCORE_NAMES
 from ..selection import ClassCounts, SelectionData, build_objectives, select, typicality
 
 #: The task name under which the simulated classifier's scores are offered to selection configs
@@ -93,10 +94,11 @@ def _split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndar
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(labels))
-    return train_test_split(index, test_size=test_fraction, stratify=labels, random_state=seed)
+    pool, test = train_test_split(index, test_size=test_fraction, stratify=labels, random_state=seed)
+    return pool, test
 
 
-def _classifier(x: np.ndarray, y: np.ndarray, n_classes: int):
+def _classifier(x: np.ndarray, y: np.ndarray, n_classes: int) -> Callable[[np.ndarray], np.ndarray]:
     """predict_proba-like function of logistic regression on standardised features; with one
     class labeled so far, that class with certainty."""
     from sklearn.linear_model import LogisticRegression

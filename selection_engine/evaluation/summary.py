@@ -3,6 +3,9 @@ and the method (and embeddings) to use."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import pandas as pd
 
 BASELINE = "random"
@@ -39,7 +42,7 @@ def method_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def recommendation(table: pd.DataFrame) -> dict:
+def recommendation(table: pd.DataFrame) -> dict[str, Any]:
     """The best embeddings and method, and a sentence saying why (or that nothing beats random).
 
     A method qualifies when it is ahead of random in every round; among those the highest mean
@@ -65,7 +68,7 @@ def recommendation(table: pd.DataFrame) -> dict:
     }
 
 
-def plot(frame: pd.DataFrame, path) -> None:
+def plot(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Accuracy vs number of labels, one line per method with a ±1 std band, one panel per embeddings."""
     import matplotlib
 

@@ -16,11 +16,11 @@ from ..formats.embeddings import EmbeddingTable
 from ..images import UnreadableImage, open_image
 from ..progress import Reporter
 from ..sources import Source
-from .image_metadata import decode_workers, measure_decoded
+from .image_metadata import Measures, decode_workers, measure_decoded
 from .samples import Samples, drop
 
 
-def inspect_image(source: Source, name: str) -> tuple[str | None, tuple | None]:
+def inspect_image(source: Source, name: str) -> tuple[str | None, Measures | None]:
     """(why ``name`` cannot be fully decoded or None, its computed metadata or None).
 
     The check decodes every pixel anyway, so the computed metadata (sharpness, snr, size,
@@ -48,10 +48,10 @@ def find_corrupt(source: Source, filenames: list[str], reporter: Reporter) -> di
     return inspect_images(source, filenames, reporter)[0]
 
 
-def inspect_images(source: Source, filenames: list[str], reporter: Reporter) -> tuple[dict[str, str], dict[str, tuple]]:
+def inspect_images(source: Source, filenames: list[str], reporter: Reporter) -> tuple[dict[str, str], dict[str, Measures]]:
     """(``{filename: reason}`` of corrupt files, ``{filename: computed metadata}`` of the others)."""
     corrupt: dict[str, str] = {}
-    measures: dict[str, tuple] = {}
+    measures: dict[str, Measures] = {}
     with ThreadPoolExecutor(decode_workers()) as pool:
         results = pool.map(lambda name: (name, *inspect_image(source, name)), filenames)
         for name, problem, measured in reporter.track(
@@ -60,6 +60,7 @@ def inspect_images(source: Source, filenames: list[str], reporter: Reporter) -> 
             if problem is not None:
                 corrupt[name] = problem
             else:
+                assert measured is not None, "inspect_image measures every image it finds no problem with"
                 measures[name] = measured
     return corrupt, measures
 
@@ -96,7 +97,7 @@ def duplicate_rows(table: EmbeddingTable) -> dict[str, str]:
     return {table.filenames[order[j]]: table.filenames[kept[j]] for j in range(len(order)) if kept[j] != order[j]}
 
 
-def remove_corrupt(source: Source, samples: Samples, reporter: Reporter) -> dict[str, tuple]:
+def remove_corrupt(source: Source, samples: Samples, reporter: Reporter) -> dict[str, Measures]:
     """The corruptness stage: drop the samples whose files cannot be fully decoded
     (``samples.corrupt``: filename → reason). Returns the computed metadata of the others,
     ``{filename: (sharpness, snr, size in bytes, width px, height px)}``, measured on the same decode."""
@@ -112,6 +113,7 @@ def remove_duplicates(source: Source | None, samples: Samples, reporter: Reporte
     if source is not None:
         samples.duplicates = find_exact_duplicates(source, samples.filenames, reporter)
     else:
+        assert samples.table is not None, "without a datasource an embeddings file gives the samples"
         samples.duplicates = duplicate_rows(samples.table)
     reporter.log(f"Found {len(samples.duplicates)} exact duplicates.")
     drop(samples, {dup: f"exact duplicate of {kept}" for dup, kept in samples.duplicates.items()})

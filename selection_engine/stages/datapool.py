@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class Datapool:
     selected: list[str] = field(default_factory=list)
     #: float32 (len(selected), D), the embeddings the picks had when they were selected.
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -123,7 +124,9 @@ def earlier_in(pool: Datapool, table: EmbeddingTable, reporter: Reporter) -> tup
     return candidates, preselected, external
 
 
-def save_run(pool: Datapool, table: EmbeddingTable, picks: np.ndarray, run_dir: str, keep_history: bool, reporter: Reporter) -> None:
+def save_run(
+    pool: Datapool, table: EmbeddingTable, picks: np.ndarray, run_dir: str, keep_history: bool, reporter: Reporter
+) -> None:
     """Record that the run in ``run_dir`` saw every sample of ``table`` and picked ``picks``
     (int64 (k,) row indices), and save the pool."""
     picked = [table.filenames[i] for i in picks]

@@ -23,6 +23,9 @@ from ..sources import Source
 from .rundir import RunDirectory
 
 COMPUTED_FIELDS = ("lightly.sharpness", "lightly.snr", "lightly.sizeInBytes", "lightly.width", "lightly.height")
+#: One image's computed metadata, in the order of COMPUTED_FIELDS: (sharpness, snr, size in
+#: bytes, width px, height px).
+Measures = tuple[float, float, int, int, int]
 
 _NUMERIC_TYPES = ("NUMERIC_INT", "NUMERIC_FLOAT")
 
@@ -56,14 +59,14 @@ def snr(grey: np.ndarray) -> float:
     return float(grey.mean()) / std if std > 0 else 0.0
 
 
-def measure_decoded(image: Image.Image, size: int) -> tuple[float, float, int, int, int]:
+def measure_decoded(image: Image.Image, size: int) -> Measures:
     """(sharpness, snr, size in bytes, width px, height px) of an opened image of ``size`` bytes."""
     width, height = image.size
     grey = np.asarray(image.convert("L"), dtype=np.float64)
     return sharpness(grey), snr(grey), size, width, height
 
 
-def measure_image(source: Source, name: str) -> tuple[float, float, int, int, int]:
+def measure_image(source: Source, name: str) -> Measures:
     """(sharpness, snr, size in bytes, width px, height px) of one image of the source; an
     UnreadableImage naming it when it cannot be decoded (corrupt files are normally dropped before)."""
     size = source.size(name)
@@ -87,7 +90,7 @@ def compute_image_metadata(source: Source, filenames: list[str], reporter: Repor
     return metadata_frame(filenames, rows)
 
 
-def metadata_frame(filenames: list[str], rows: list[tuple]) -> pd.DataFrame:
+def metadata_frame(filenames: list[str], rows: list[Measures]) -> pd.DataFrame:
     """The computed-metadata table from one :func:`measure_decoded` tuple per filename."""
     columns = list(zip(*rows)) if rows else [()] * len(COMPUTED_FIELDS)
     frame = pd.DataFrame({"filenames": pd.Series(list(filenames), dtype=object)})
@@ -110,7 +113,7 @@ def metadata_kinds(fields: list[MetadataField]) -> dict[str, str]:
 def metadata_table(
     source: Source,
     filenames: list[str],
-    measured: dict[str, tuple],
+    measured: dict[str, Measures],
     user_metadata: pd.DataFrame,
     fields: list[MetadataField],
     run_dir: RunDirectory,

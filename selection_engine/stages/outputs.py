@@ -6,6 +6,7 @@ are the outputs stage.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 
@@ -33,7 +34,9 @@ class Written:
     removed: int
 
 
-def store_embeddings(run_dir: RunDirectory, table: EmbeddingTable, normalize_embeddings: bool, reporter: Reporter) -> EmbeddingTable:
+def store_embeddings(
+    run_dir: RunDirectory, table: EmbeddingTable, normalize_embeddings: bool, reporter: Reporter
+) -> EmbeddingTable:
     """Write ``data/embeddings.csv`` (``table`` as embedded) and ``data/normalized_embeddings.csv``;
     returns the table selection uses: ``table`` with rows scaled to unit length when
     ``normalize_embeddings``, else ``table`` itself."""
@@ -53,7 +56,9 @@ def _reasons(result: SelectionResult, objectives: list[Objective]) -> list[str]:
         return ["every candidate selected (fewer candidates than requested)"] * len(result.indices)
     reasons = []
     for rank in range(len(result.indices)):
-        terms = [f"{o.label} {result.contributions[o.label][rank]:.3f}{_factor(o, result, rank)}" for o in objectives if o.is_term]
+        terms = [
+            f"{o.label} {result.contributions[o.label][rank]:.3f}{_factor(o, result, rank)}" for o in objectives if o.is_term
+        ]
         text = " + ".join(terms)
         passed = [f"{o.label} {result.contributions[o.label][rank]:.6g}" for o in objectives if not o.is_term]
         if passed:
@@ -70,7 +75,7 @@ def _factor(objective: Objective, result: SelectionResult, rank: int) -> str:
     return f" (x typicality {objective.factor[result.indices[rank]]:.3f})"
 
 
-def _to_csv(frame: pd.DataFrame, path) -> None:
+def _to_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     with atomic_write(path) as handle:
         frame.to_csv(handle, index=False, float_format="%.6g")
 
@@ -135,7 +140,7 @@ def write_selection(
 _PIL_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP", "webp": "WEBP", "tiff": "TIFF"}
 
 
-def _target_size(width: int, height: int, size) -> tuple[int, int] | None:
+def _target_size(width: int, height: int, size: int | list[int]) -> tuple[int, int] | None:
     """(width, height) after ``output_image_size``: -1 keeps, an int is the short edge, [h, w] exact."""
     if isinstance(size, list):
         return size[1], size[0]
@@ -145,7 +150,9 @@ def _target_size(width: int, height: int, size) -> tuple[int, int] | None:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def dump_images(run_dir: RunDirectory, source: Source | None, selected: list[str], worker: WorkerConfig, reporter: Reporter) -> None:
+def dump_images(
+    run_dir: RunDirectory, source: Source | None, selected: list[str], worker: WorkerConfig, reporter: Reporter
+) -> None:
     """Copy the selected images to ``data/sampled/`` (resized/converted as configured); a
     ConfigError without a datasource to copy them from."""
     if source is None:

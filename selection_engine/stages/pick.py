@@ -97,6 +97,7 @@ def not_candidate_reasons(filenames: list[str], earlier: Earlier, objectives: li
             continue
         for i in np.flatnonzero(objective.excluded):
             if objective.kind == "threshold":
+                assert objective.values is not None, "a THRESHOLD objective keeps the values it compared"
                 reasons[filenames[i]] = f"excluded by {objective.label} (value {objective.values[i]:.6g})"
             else:
                 reasons[filenames[i]] = "query sample of SIMILARITY"

@@ -85,6 +85,7 @@ def list_samples(worker: WorkerConfig, shared_dir: str, source: Source | None, r
         where = str(path)
     else:
         reporter.log("Loading initial dataset...")
+        assert source is not None, "the pipeline has a datasource unless an embeddings file gives the samples"
         names = source.list_images()
         for name, reason in source.rejected:
             reporter.log(f"Warning: skipped {name}: {reason}.")
