@@ -138,7 +138,7 @@ def hammer(live: Live, users: list[User], clients: int, total: int) -> tuple[Tal
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def report(database: str, clients: int, tally: Tally, seconds: float) -> None:

@@ -44,7 +44,7 @@ def target_count(config: SelectionConfig, n_candidates: int) -> int | None:
     if config.n_samples is not None and config.n_samples != -1:
         return config.n_samples
     if config.proportion_samples is not None:
-        return max(1, int(round(config.proportion_samples * n_candidates))) if n_candidates else 0
+        return max(1, round(config.proportion_samples * n_candidates)) if n_candidates else 0
     return None
 
 

@@ -28,13 +28,12 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass, field
-from typing import Union
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 
-Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: The entry of the allowed endpoints that admits any endpoint on public addresses only.
 PUBLIC = "public"

@@ -53,8 +53,9 @@ class LocalSource(Source):
         """Relative paths of the files under ``folder`` (whose relative path is ``rel``), sorted.
 
         Never descends through a symlinked folder (no loops); links leading outside the root, and
-        names no output could hold (:func:`name_problem`), are skipped and recorded in ``rejected``. scandir entries know whether they are links
-        without another syscall per file: a datasource can hold a million images.
+        names no output could hold (:func:`name_problem`), are skipped and recorded in ``rejected``.
+        scandir entries know whether they are links without another syscall per file: a datasource
+        can hold a million images.
         """
         found: list[str] = []
         stack = [(folder, rel)]

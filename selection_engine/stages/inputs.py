@@ -114,9 +114,12 @@ def similarity_queries(config: RunConfig, table: EmbeddingTable) -> dict[int, tu
         if absent:
             if stored.embeddings.shape[1] != table.embeddings.shape[1]:
                 raise InputError(
-                    str(run_dir), f"its selected embeddings have dimension {stored.embeddings.shape[1]}, this run's {table.embeddings.shape[1]}"
+                    str(run_dir),
+                    f"its selected embeddings have dimension {stored.embeddings.shape[1]}, "
+                    f"this run's {table.embeddings.shape[1]}",
                 )
-            vectors.append(normalize(stored.embeddings[absent]) if config.worker.normalize_embeddings else stored.embeddings[absent])
+            outside = stored.embeddings[absent]
+            vectors.append(normalize(outside) if config.worker.normalize_embeddings else outside)
         queries[i] = (np.concatenate(vectors).astype(np.float32), present)
     return queries
 

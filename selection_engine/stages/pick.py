@@ -53,7 +53,9 @@ class Picked:
     candidates: np.ndarray
 
 
-def earlier_picks(table: EmbeddingTable, pool: Datapool | None, labeled_file: str, shared_dir: str, reporter: Reporter) -> Earlier:
+def earlier_picks(
+    table: EmbeddingTable, pool: Datapool | None, labeled_file: str, shared_dir: str, reporter: Reporter
+) -> Earlier:
     """The samples of ``table`` that count as selected already: ``pool``'s picks (its other seen
     samples are no candidates either) and those listed in ``labeled_file`` (relative to
     ``shared_dir``; "" for none)."""
@@ -68,7 +70,9 @@ def earlier_picks(table: EmbeddingTable, pool: Datapool | None, labeled_file: st
     return Earlier(pool, candidates, preselected, external, labeled)
 
 
-def pick(table: EmbeddingTable, data: SelectionData, selection: SelectionConfig, earlier: Earlier, seed: int, reporter: Reporter) -> Picked:
+def pick(
+    table: EmbeddingTable, data: SelectionData, selection: SelectionConfig, earlier: Earlier, seed: int, reporter: Reporter
+) -> Picked:
     """Select from the candidates of ``earlier`` with the strategies of ``selection``;
     ``table.embeddings`` (N, D) as used for selection. Sets ``data.n_labeled`` and, when a
     strategy reads it, ``data.typicality`` before the objectives are built."""
@@ -125,7 +129,10 @@ def _labeled(filenames: list[str], labeled_file: str, shared_dir: str, reporter:
     if listed and not len(labeled):
         raise InputError(labeled_file, f"none of its {len(listed)} files is a sample of this run, e.g. {absent[0]!r}")
     if absent:
-        reporter.log(f"Warning: {len(absent)} of the {len(listed)} labeled files are not samples of this run (e.g. {absent[0]!r}); ignoring them.")
+        reporter.log(
+            f"Warning: {len(absent)} of the {len(listed)} labeled files are not samples of this run (e.g. {absent[0]!r}); "
+            "ignoring them."
+        )
     reporter.log(f"{len(labeled)} samples are labeled already: they count as selected and are not picked again.")
     return labeled
 
