@@ -81,7 +81,9 @@ def embeddings(input_size: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
         names, labels = write_digits(root, size=input_size)
         config = resolve(overrides=[f"input_dir={root}", f"output_dir={tmp}", f"lightly.collate.input_size={input_size}",
                                     "stopping_condition.n_samples=1"])
-        _, engine = load_embeddings("random", config, LocalSource(str(root)), names, Reporter(show_bars=False, stream=open("/dev/null", "w")))
+        with open("/dev/null", "w") as devnull:
+            quiet = Reporter(show_bars=False, stream=devnull)
+            _, engine = load_embeddings("random", config, LocalSource(str(root)), names, quiet)
     pixels = normalize(PCA(32, random_state=0).fit_transform(digits.data).astype(np.float32))
     return {"random weights": engine, "pixels PCA": pixels}, labels
 
@@ -119,11 +121,13 @@ def main() -> None:
             means = frame[frame["round"] > 0].groupby(["method", "labeled"], sort=False)["accuracy"].mean().unstack()
             print(f"\n### {protocol_name}: {initial} initial + {rounds} rounds of {per_round}, {source} embeddings, "
                   f"{args.seeds} seeds ({time.perf_counter() - began:.0f} s)")
-            print("| method | mean accuracy | vs random (mean / worst round) | " + " | ".join(str(c) for c in means.columns) + " |")
+            columns = " | ".join(str(c) for c in means.columns)
+            print(f"| method | mean accuracy | vs random (mean / worst round) | {columns} |")
             print("|---|---|---|" + "---|" * len(means.columns))
             for row in table.itertuples():
                 per = " | ".join(f"{v:.3f}" for v in means.loc[row.method])
-                print(f"| {row.method} | {row.mean_accuracy:.3f} | {row.mean_vs_random:+.3f} / {row.worst_round_vs_random:+.3f} | {per} |")
+                versus = f"{row.mean_vs_random:+.3f} / {row.worst_round_vs_random:+.3f}"
+                print(f"| {row.method} | {row.mean_accuracy:.3f} | {versus} | {per} |")
             print(verdict(table, differences, list(peers)))
 
 

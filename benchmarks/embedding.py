@@ -103,12 +103,15 @@ def model_ceiling(model, batch: int, input_size: int, lanes: int, seconds: float
             pass
         began = time.perf_counter()
         deadline = began + seconds
-        calls = sum(1 for _ in in_lanes(call, itertools.takewhile(lambda _: time.perf_counter() < deadline, itertools.count()), lanes))
+        until_deadline = itertools.takewhile(lambda _: time.perf_counter() < deadline, itertools.count())
+        calls = sum(1 for _ in in_lanes(call, until_deadline, lanes))
     return calls * batch / (time.perf_counter() - began)
 
 
 def baseline(model, root: Path, batch: int, input_size: int, workers: int) -> float:
-    transform = T.Compose([T.Resize((input_size, input_size)), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    transform = T.Compose(
+        [T.Resize((input_size, input_size)), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]
+    )
     loader = DataLoader(torchvision.datasets.ImageFolder(str(root), transform), batch_size=batch, num_workers=workers)
     model = model.to(memory_format=torch.contiguous_format).eval()
     began = time.perf_counter()
@@ -155,7 +158,8 @@ def main() -> None:
     workers = resolve_workers(config.loader.num_workers)
     quiet = Reporter(show_bars=False, stream=io.StringIO())
     print(f"{args.images} JPEG images of {args.size} px, input size {args.input_size}, {config.model.name}, "
-          f"{torch.get_num_threads()} torch threads, {workers} loader workers (baseline, training), inference batch {INFERENCE_BATCH}")
+          f"{torch.get_num_threads()} torch threads, {workers} loader workers (baseline, training), "
+          f"inference batch {INFERENCE_BATCH}")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         write_jpegs(root, args.images, args.size)
@@ -169,7 +173,8 @@ def main() -> None:
         (before, _, busy_before) = ceiling_now()
         for repeat in range(args.repeats):
             (_, efficiency), wall, busy_ours = timed(lambda: embed_images(
-                model, source, names, args.input_size, config.loader.batch_size, config.loader.num_workers, torch.device("cpu"), quiet))
+                model, source, names, args.input_size, config.loader.batch_size, config.loader.num_workers,
+                torch.device("cpu"), quiet))
             after, _, busy_after = ceiling_now()
             base, _, busy_base = timed(lambda: baseline(model, root, INFERENCE_BATCH, args.input_size, workers))
             single = model_ceiling(model, INFERENCE_BATCH, args.input_size, lanes=1, seconds=3.0)
@@ -187,7 +192,8 @@ def main() -> None:
         print("embedding (median of the repeats)")
         print(f"  model alone (ceiling, {lanes} lane{'s' if lanes > 1 else ''}): {spread(ceilings)}")
         print(f"  model alone, one call on all threads: {spread(one_call)}")
-        print(f"  winnow pipeline:        {spread(pipelines)}  (compute efficiency shown in its bar: {np.median(efficiencies):.2f})")
+        print(f"  winnow pipeline:        {spread(pipelines)}  "
+              f"(compute efficiency shown in its bar: {np.median(efficiencies):.2f})")
         print(f"  ImageFolder baseline:   {spread(baselines)}")
         ours, base = np.median(pipelines), np.median(baselines)
         print(f"  pipeline / ceiling: {np.median(ratios):.2f} (per repeat {min(ratios):.2f}-{max(ratios):.2f}; target >= 0.9); "
@@ -211,7 +217,8 @@ def main() -> None:
             train_ceilings.append((before + after) / 2)
             train_ratios.append(trainings[-1] / train_ceilings[-1])
             print(f"  repeat {repeat + 1}: ceiling {before:.1f} before, {after:.1f} after; train_simclr {trainings[-1]:.1f} "
-                  f"({train_ratios[-1]:.2f} of the ceiling) images/s; other processes' CPU meanwhile {busy:.2f} cores", flush=True)
+                  f"({train_ratios[-1]:.2f} of the ceiling) images/s; other processes' CPU meanwhile {busy:.2f} cores",
+                  flush=True)
             before = after
         print(f"  forward+backward ceiling: {spread(train_ceilings)}")
         print(f"  winnow train_simclr:      {spread(trainings)}")

@@ -70,7 +70,8 @@ def wait_stage(live: Live, run: int, stages: tuple[str, ...], timeout: float = 3
 
 
 def wait_finished(live: Live, run: int, timeout: float = 300) -> dict:
-    return wait(lambda: (s := run_state(live, run))["state"] in ("completed", "failed", "canceled") and s, timeout) or run_state(live, run)
+    finished = wait(lambda: (s := run_state(live, run))["state"] in ("completed", "failed", "canceled") and s, timeout)
+    return finished or run_state(live, run)
 
 
 def processes(live: Live, word: str) -> list[int]:
@@ -169,12 +170,14 @@ def disk_full(live: Live) -> None:
     checks = {
         "GET dataset": session.get(f"{live.url}/api/v1/datasets/{dataset}/", timeout=30),
         "POST run": session.post(f"{live.url}/api/v1/runs/", json={"dataset": dataset, **CORESET}, timeout=30),
-        "POST tag": session.post(f"{live.url}/api/v1/datasets/{dataset}/tags/", json={"name": "full", "filenames": []}, timeout=30),
+        "POST tag": session.post(f"{live.url}/api/v1/datasets/{dataset}/tags/", json={"name": "full", "filenames": []},
+                                 timeout=30),
         "POST upload": session.post(f"{live.url}/api/v1/datasets/{dataset}/uploads/",
                                     json={"files": {".lightly/metadata/schema.json": []}}, timeout=30),
     }
     for name, response in checks.items():
-        say(fault, f"{name} on a full disk: HTTP {response.status_code} {response.text[:120]!r}", response.status_code < 500 or response.status_code == 507)
+        say(fault, f"{name} on a full disk: HTTP {response.status_code} {response.text[:120]!r}",
+            response.status_code < 500 or response.status_code == 507)
     queued = checks["POST run"].json().get("id") if checks["POST run"].status_code == 201 else None
     filler.unlink()
     # The training run writes nothing until it ends, so it may still be running; a stuck one (its
@@ -186,7 +189,8 @@ def disk_full(live: Live) -> None:
         state["state"] in ("failed", "canceled"))
     if queued:
         state = wait_finished(live, queued)
-        say(fault, f"the run queued on the full disk, once space is back: {state['state']} {state['error'][:100]}", state["state"] in ("completed", "failed"))
+        say(fault, f"the run queued on the full disk, once space is back: {state['state']} {state['error'][:100]}",
+            state["state"] in ("completed", "failed"))
     recovers(live, fault)
 
 

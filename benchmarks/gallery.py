@@ -137,7 +137,11 @@ def main() -> None:
 
     print(f"\n{'view':44s} {'median ms':>10s} {'queries':>8s} {'shown':>6s}")
     results = {}
-    for label, filters in (("all samples", {"tab": "all"}), ("filter: score >= 0.5, class = cat", {"tab": "all", "score_min": "0.5", "class": "cat"})):
+    views = (
+        ("all samples", {"tab": "all"}),
+        ("filter: score >= 0.5, class = cat", {"tab": "all", "score_min": "0.5", "class": "cat"}),
+    )
+    for label, filters in views:
         query = selectors.GalleryQuery.from_params(filters, run)
         cursor, position = deep_cursor(run, query, 0.9)
         for where, params in (("first page", filters), (f"90% deep (row {position:,})", {**filters, "after": cursor})):

@@ -69,9 +69,9 @@ class Live:
     def start(self, timeout: float = 120) -> None:
         """Start ``manage.py serve`` in its own session and wait until it answers."""
         port = self.url.rsplit(":", 1)[1]
-        handle = open(self.log, "ab")
-        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", port], cwd=REPO, env=self.env,
-                                        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log, "ab") as handle:  # the server writes to its own copy of the descriptor
+            self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", port], cwd=REPO, env=self.env,
+                                            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -197,7 +197,8 @@ def deployment(database: str = "sqlite", n_images: int = 200, users: tuple[str, 
             live.dataset_ids[user] = dataset
         yield live
     except BaseException:
-        print(f"--- server log (tail) ---\n{live.log.read_text(errors='replace')[-3000:] if live.log.exists() else ''}", file=sys.stderr)
+        tail = live.log.read_text(errors="replace")[-3000:] if live.log.exists() else ""
+        print(f"--- server log (tail) ---\n{tail}", file=sys.stderr)
         raise
     finally:
         live.stop(timeout=20)

@@ -59,7 +59,8 @@ def main() -> None:
         # Everything but the selection stages: statistics, figures, PDF, report.json.
         report_seconds = total - sum(v for k, v in stages.items() if k != "report")
         print("stage durations (s):", ", ".join(f"{k} {v}" for k, v in stages.items()))
-        print(f"whole run: {total:.1f} s; report (statistics + figures + PDF + report.json): {report_seconds:.1f} s (target < 60 s)")
+        print(f"whole run: {total:.1f} s; "
+              f"report (statistics + figures + PDF + report.json): {report_seconds:.1f} s (target < 60 s)")
         print(f"report.pdf: {(result.run_dir / 'report.pdf').stat().st_size / 1e6:.1f} MB, "
               f"{len(result.report['plots'])} figures; peak memory: {peak_mb():.0f} MB")
 

@@ -106,7 +106,7 @@ def main() -> None:
                 projections(root / "digits", kept, labels, args.overrides, seed)
                 continue
 
-            def run(name: str, *keys: str) -> tuple[Path, float]:
+            def run(name: str, *keys: str, seed: int = seed) -> tuple[Path, float]:
                 began = time.perf_counter()
                 config = resolve(overrides=[*common, f"seed={seed}", f"run_directory={name}-{seed}", *keys])
                 result = pipeline.run(config, show_bars=False, stream=io.StringIO())
