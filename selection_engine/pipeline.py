@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .config import RunConfig
 from .config.tasks import check_task_inputs
 from .errors import ConfigError, InputError, WinnowError
 from .fileio import atomic_write
-from .progress import ProgressCallback, Reporter, StageTimer
+from .progress import LogStream, ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_report
 from .report.facts import run_report
 from .selection import SelectionData
@@ -58,7 +58,7 @@ def run(
     config: RunConfig,
     on_progress: ProgressCallback | None = None,
     show_bars: bool = True,
-    stream: TextIO | None = None,
+    stream: LogStream | None = None,
     source: Source | None = None,
 ) -> RunResult:
     """Execute one run; returns where its outputs are and what was selected."""

@@ -12,12 +12,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TextIO, TypeVar
+from typing import Protocol, TextIO, TypeVar
 
 from tqdm import tqdm
 
 ProgressCallback = Callable[[str, int, int, str], None]
 T = TypeVar("T")
+
+
+class LogStream(Protocol):
+    """Where a Reporter prints its log lines: a text file, or anything with ``write`` and ``flush``."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
 
 
 class Reporter:
@@ -27,12 +35,12 @@ class Reporter:
         self,
         on_progress: ProgressCallback | None = None,
         show_bars: bool = True,
-        stream: TextIO | None = None,
+        stream: LogStream | None = None,
         min_interval: float = 0.5,
     ):
         self.on_progress = on_progress
         self.show_bars = show_bars
-        self.stream = stream if stream is not None else sys.stdout
+        self.stream: LogStream = stream if stream is not None else sys.stdout
         self.min_interval = min_interval
         self.logfile: TextIO | None = None
         self.lines: list[str] = []
