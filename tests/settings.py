@@ -9,7 +9,7 @@ import tempfile
 
 os.environ.setdefault("WINNOW_DATA_DIR", tempfile.mkdtemp(prefix="winnow-tests-"))
 
-from webapp.settings import *  # noqa: E402,F403
+from webapp.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405  (tests call execute_run themselves)

@@ -58,6 +58,7 @@ def file_response(path: Path, content_type: str, *, inline: bool = False) -> Fil
     """The file at ``path``, streamed, offered under its own name (shown in the browser if ``inline``)."""
     # Opened by its bytes path, the file's name is not a str, so Django writes no header of its
     # own from it (its own encoding fails on a name that is not UTF-8).
-    response = FileResponse(open(os.fsencode(path), "rb"), content_type=content_type)
+    # Not a with-block: the response owns the file and closes it once it has been sent.
+    response = FileResponse(open(os.fsencode(path), "rb"), content_type=content_type)  # noqa: SIM115
     response["Content-Disposition"] = content_disposition(path.name, inline=inline)
     return response

@@ -9,6 +9,8 @@ staff only (a logged-in staff user, or a staff user's API token in ``Authorizati
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
@@ -48,7 +50,7 @@ def _is_staff(request) -> bool:
 
 
 def healthz(request):
-    details = {"time": timezone.now().isoformat(timespec="seconds")}
+    details: dict[str, Any] = {"time": timezone.now().isoformat(timespec="seconds")}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

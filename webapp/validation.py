@@ -18,7 +18,7 @@ import math
 import re
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model
+from django.db.models import Field, Model
 
 #: The largest id a database row can have (SQLite's INTEGER, PostgreSQL's bigint).
 MAX_ID = 2**63 - 1
@@ -84,17 +84,25 @@ def id_param(params, name: str, what: str = "an id") -> int | None:
     return int(text)
 
 
+def column_max_length(model: type[Model], field: str) -> int:
+    """The ``max_length`` of ``model``'s text column ``field``."""
+    column = model._meta.get_field(field)
+    if not isinstance(column, Field) or column.max_length is None:
+        raise TypeError(f"{model.__name__}.{field} is not a column with a max_length")
+    return column.max_length
+
+
 def clean_name(model: type[Model], value, *, key: str = "name") -> str:
     """The stripped ``value`` as the name of a ``model`` row, or a ValidationError under ``key``.
 
     A name is required, fits the model's ``name`` column and holds no control characters.
     """
-    max_length = model._meta.get_field("name").max_length
+    limit = column_max_length(model, "name")
     name = str(value or "").strip()
     if not name:
         raise ValidationError({key: f"Give the {model._meta.verbose_name} a name."})
-    if len(name) > max_length:
-        raise ValidationError({key: f"A name has at most {max_length} characters (this one has {len(name)})."})
+    if len(name) > limit:
+        raise ValidationError({key: f"A name has at most {limit} characters (this one has {len(name)})."})
     problem = control_character(name)
     if problem:
         raise ValidationError({key: f"A name cannot hold control characters (this one holds {problem})."})

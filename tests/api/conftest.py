@@ -7,7 +7,18 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.webapp.conftest import (  # noqa: F401  (fixtures)
-    CORAL, SMALL_MODEL, TASK, alice, bob, completed_run, dataset, images, predictions_zip, root, upload, zip_bytes,
+    CORAL,
+    SMALL_MODEL,
+    TASK,
+    alice,
+    bob,
+    completed_run,
+    dataset,
+    images,
+    predictions_zip,
+    root,
+    upload,
+    zip_bytes,
     zip_folder,
 )
 from webapp.accounts.services import create_token
@@ -31,6 +42,7 @@ def bob_api(bob) -> APIClient:
 
 # -- one real server for the end-to-end tests --------------------------------------------------
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
@@ -132,8 +144,6 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=10)

@@ -20,7 +20,9 @@ def test_the_selection_by_rank_with_scores_across_pages(alice_api, completed_run
     rows, count = _all_pages(alice_api, f"/api/v1/runs/{completed_run.pk}/selection/", {"page_size": 4})
     assert count == 6 and [row["rank"] for row in rows] == [1, 2, 3, 4, 5, 6]
     path = completed_run.directory / "data/selected_samples.csv"
-    assert [row["filenames"] for row in rows] == [r["filenames"] for r in csv.DictReader(open(path))]
+    with open(path) as f:
+        expected = [r["filenames"] for r in csv.DictReader(f)]
+    assert [row["filenames"] for row in rows] == expected
     assert all(0 <= row[f"{TASK}/uncertainty_margin"] <= 1 for row in rows)
     assert all(row["score"] == row[f"{TASK}/uncertainty_margin"] for row in rows)
 

@@ -14,6 +14,7 @@ made on the server's database by ``gallery_seed.py``; see the section at the end
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -178,10 +179,8 @@ def _stop(process: subprocess.Popen) -> None:
     that died are zombies until init reaps them; they do not count as alive.
     """
     process.terminate()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if process.poll() is not None and not _group_alive(process.pid):
             break
@@ -230,10 +229,8 @@ def page(browser, server, request):
     yield page
     failed = getattr(request.node, "report_call", None)
     if failed is not None and failed.failed:
-        try:
+        with contextlib.suppress(Exception):
             page.screenshot(path=str(SCREENSHOTS / f"{_safe(request.node.name)}-zz-failure.png"), full_page=True)
-        except Exception:
-            pass
     context.close()
 
 
@@ -378,7 +375,7 @@ def large_samples(n: int = LARGE_N, seed_value: int = 7) -> list[dict]:
     scores = rng.permutation(n) / n * 0.98 + rng.random(n) * 1e-4  # distinct, in [0, 1)
     picked = rng.choice(n, LARGE_SELECTED, replace=False)
     rank = {int(i): r + 1 for r, i in enumerate(picked)}
-    unscored = set(int(i) for i in rng.choice(sorted(set(range(n)) - set(rank)), LARGE_UNSCORED, replace=False))
+    unscored = {int(i) for i in rng.choice(sorted(set(range(n)) - set(rank)), LARGE_UNSCORED, replace=False)}
     samples = []
     for i in range(n):
         labels = sorted({LARGE_CLASSES[j] for j in rng.integers(0, len(LARGE_CLASSES), size=int(rng.integers(1, 3)))},

@@ -234,8 +234,8 @@ def test_dataset_outside_the_allowed_roots_is_refused_with_the_reason(page, serv
     missing = server.root / "no-such-folder"
 
     for step, path, reason in (
-        ("outside", outside, f"{outside} is not under an allowed datasource root ({server.root.resolve()}); "
-                             "ask your admin to add it to WINNOW_DATASOURCE_ROOTS."),
+        ("outside", outside, (f"{outside} is not under an allowed datasource root ({server.root.resolve()}); "
+                              "ask your admin to add it to WINNOW_DATASOURCE_ROOTS.")),
         ("symlink", escape, f"{escape} is not under an allowed datasource root"),
         ("relative", "datasources/pets", "datasources/pets is not an absolute path."),
         ("missing", missing, f"{missing} does not exist or is not a folder."),

@@ -76,9 +76,9 @@ def test_same_seed_same_weights():
 
 
 def test_unknown_name_or_bad_width_is_a_config_error():
-    with pytest.raises(ConfigError, match="lightly.model.name"):
+    with pytest.raises(ConfigError, match=r"lightly\.model\.name"):
         build_trunk("resnet-19", 1)
-    with pytest.raises(ConfigError, match="lightly.model.width"):
+    with pytest.raises(ConfigError, match=r"lightly\.model\.width"):
         build_trunk("resnet-18", 0)
 
 

@@ -2,9 +2,9 @@
 
 import shutil
 
-from selection_engine.stages.checks import find_corrupt, find_exact_duplicates
 from selection_engine.progress import Reporter
 from selection_engine.sources import LocalSource
+from selection_engine.stages.checks import find_corrupt, find_exact_duplicates
 from tests.factories import write_image
 
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from selection_engine.stages.inputs import classes_frame
 from selection_engine.selection import ClassCounts
+from selection_engine.stages.inputs import classes_frame
 
 
 def test_classes_are_listed_most_frequent_first_and_empty_without_predictions():

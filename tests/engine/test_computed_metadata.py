@@ -6,9 +6,9 @@ from PIL import Image
 
 from selection_engine.errors import InputError
 from selection_engine.formats.metadata import MetadataField
-from selection_engine.stages.image_metadata import COMPUTED_FIELDS, compute_image_metadata, metadata_kinds
 from selection_engine.progress import Reporter
 from selection_engine.sources import LocalSource
+from selection_engine.stages.image_metadata import COMPUTED_FIELDS, compute_image_metadata, metadata_kinds
 from tests.factories import write_image
 
 
@@ -138,5 +138,5 @@ def test_metadata_kinds_split_numeric_and_categorical():
         "cam": "categorical",
         "scene": "categorical",
         "night": "categorical",
-        **{name: "numeric" for name in COMPUTED_FIELDS},
+        **dict.fromkeys(COMPUTED_FIELDS, "numeric"),
     }

@@ -69,9 +69,9 @@ def test_other_formats_decode_at_full_size():
 
 def test_a_truncated_jpeg_is_an_error_naming_the_file():
     data = encoded(photo())
-    with pytest.raises(InputError, match="cats/broken.jpg: cannot be decoded"):
+    with pytest.raises(InputError, match=r"cats/broken\.jpg: cannot be decoded"):
         decode_for_model("cats/broken.jpg", data[: len(data) // 2], 64)
-    with pytest.raises(InputError, match="notes.jpg: cannot be decoded"):
+    with pytest.raises(InputError, match=r"notes\.jpg: cannot be decoded"):
         decode_for_model("notes.jpg", b"not an image at all", 64)
 
 

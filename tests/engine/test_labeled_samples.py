@@ -41,8 +41,8 @@ def label(shared, names):
         ["method=coreset"],
         ["method=random"],
         ["method=coral", "active_learning_score_column_name=al"],
-        ['selection_config={"n_samples": 10, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY", '
-         '"typicality": "COLD_START"}}, {"input": {"type": "TYPICALITY"}, "strategy": {"type": "WEIGHTS"}}]}'],
+        [('selection_config={"n_samples": 10, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY", '
+          '"typicality": "COLD_START"}}, {"input": {"type": "TYPICALITY"}, "strategy": {"type": "WEIGHTS"}}]}')],
     ],
 )
 def test_labeled_images_are_never_picked_with_any_method(tmp_path, two_clusters, method_args):
@@ -86,7 +86,7 @@ def test_coral_shows_the_typicality_factor_of_each_pick(tmp_path, two_clusters):
 
 
 def test_a_labeled_file_that_matches_nothing_or_is_missing_is_an_error(tmp_path, two_clusters):
-    root, shared, names, _ = two_clusters
+    root, shared, _names, _ = two_clusters
     args = [f"input_dir={root}", f"shared_dir={shared}", "embeddings=embeddings.csv", "stopping_condition.n_samples=3"]
     with pytest.raises(InputError, match=r"nope\.txt.*labeled_filenames_file not found"):
         run(tmp_path, *args, "labeled_filenames_file=nope.txt")

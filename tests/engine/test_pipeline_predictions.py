@@ -31,7 +31,7 @@ def only_run_dir(out):
 
 
 def test_coral_on_a_task_score_end_to_end(tmp_path, datasource):
-    root, names = datasource
+    root, _names = datasource
     proc = winnow(f"input_dir={root}", f"output_dir={tmp_path}", "method=coral", "active_learning.task_name=weather",
                   "active_learning.score_name=uncertainty_entropy", "stopping_condition.n_samples=12", "lightly.loader.num_workers=0")
     assert proc.returncode == 0, proc.stderr
@@ -104,7 +104,7 @@ def test_a_bad_prediction_file_fails_the_run_by_default(tmp_path, broken):
 
 
 def test_skip_policy_lists_the_bad_file_in_the_report(tmp_path, broken):
-    root, names, bad = broken
+    root, _names, bad = broken
     proc = winnow(f"input_dir={root}", f"output_dir={tmp_path / 'out'}", "stopping_condition.n_samples=3",
                   "invalid_predictions=skip", "lightly.loader.num_workers=0")
     assert proc.returncode == 0, proc.stderr

@@ -48,7 +48,7 @@ def dataset(tmp_path):
 
 
 def test_the_seeds_step_3_invocation(tmp_path, dataset):
-    root, shared, names = dataset
+    root, shared, _names = dataset
     result, log = run(
         tmp_path, f"input_dir={root}", f"shared_dir={shared}", "token=abc", "lightly.loader.num_workers=4",
         "stopping_condition.n_samples=10", "method=coral", "enable_training=False", "dump_dataset=True",

@@ -94,14 +94,14 @@ def test_predictions_for_files_that_do_not_exist_are_reported(datasource):
 def test_an_unknown_task_in_tasks_json_is_an_error(datasource):
     root, names = datasource
     (root / ".lightly/predictions/tasks.json").write_text(json.dumps(["weather", "nope"]))
-    with pytest.raises(InputError, match="lists task 'nope' but .lightly/predictions/nope/ does not exist"):
+    with pytest.raises(InputError, match=r"lists task 'nope' but \.lightly/predictions/nope/ does not exist"):
         load_predictions(LocalSource(root), names)
 
 
 def test_a_missing_schema_is_an_error(datasource):
     root, names = datasource
     (root / ".lightly/predictions/cars/schema.json").unlink()
-    with pytest.raises(InputError, match="cars/schema.json: missing schema for task 'cars'"):
+    with pytest.raises(InputError, match=r"cars/schema\.json: missing schema for task 'cars'"):
         load_predictions(LocalSource(root), names)
 
 

@@ -7,8 +7,7 @@ import pytest
 
 from selection_engine.config.documents import ScorerConfig
 from selection_engine.formats.predictions import TaskPredictions, TaskSchema
-from selection_engine.scoring import SCORE_NAMES, compute_scores
-from selection_engine.scoring import ImageGroups
+from selection_engine.scoring import SCORE_NAMES, ImageGroups, compute_scores
 
 
 def random_task(task_type, rng, n_images=200, n_categories=5, n_predictions=700):
@@ -97,5 +96,5 @@ def test_unsorted_or_out_of_range_image_index_is_refused():
 def test_unknown_task_type_names_the_task():
     task = random_task("classification", np.random.default_rng(0))
     task.schema.task_type = "instance-segmentation"
-    with pytest.raises(ValueError, match="task 't'.*instance-segmentation"):
+    with pytest.raises(ValueError, match=r"task 't'.*instance-segmentation"):
         compute_scores(task, ScorerConfig())

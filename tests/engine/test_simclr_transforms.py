@@ -77,7 +77,7 @@ def test_the_pipeline_blurs_with_the_computed_kernel():
     transform = SimCLRViewTransform(Collate(input_size=64, kernel_size=0.1, gaussian_blur=1.0))
     assert transform.kernel_size == 7
     assert tuple(transform.steps["gaussian_blur"].kernel_size) == (7, 7)
-    assert all(blur_kernel_size(k / 100, 64) % 2 == 1 for k in range(0, 101))
+    assert all(blur_kernel_size(k / 100, 64) % 2 == 1 for k in range(101))
 
 
 @pytest.mark.parametrize(

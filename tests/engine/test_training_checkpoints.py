@@ -68,7 +68,7 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path, key, value, e
 def test_unreadable_and_foreign_files_are_refused(tmp_path):
     config = resolve(overrides=["stopping_condition.n_samples=1"]).lightly
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="junk.ckpt: not a readable PyTorch checkpoint"):
+    with pytest.raises(InputError, match=r"junk\.ckpt: not a readable PyTorch checkpoint"):
         load_checkpoint(tmp_path / "junk.ckpt", config)
     with pytest.raises(InputError, match="checkpoint file not found"):
         load_checkpoint(tmp_path / "missing.ckpt", config)

@@ -81,9 +81,9 @@ def test_with_many_labels_coral_is_diversity_plus_score_again(clusters_and_outli
     labeled = np.arange(126, 426)  # 300 labels: past the cold start for 10 classes
     args = ["stopping_condition.n_samples=8", "active_learning_score_column_name=al"]
     coral = choose(x, ["method=coral", *args], scores, preselected=labeled)
-    plain = choose(x, ["selection_config={\"n_samples\": 8, \"strategies\": [{\"input\": {\"type\": \"EMBEDDINGS\"}, "
-                       "\"strategy\": {\"type\": \"DIVERSITY\"}}, {\"input\": {\"type\": \"SCORES\", \"column\": \"al\"}, "
-                       "\"strategy\": {\"type\": \"WEIGHTS\"}}]}"], scores, preselected=labeled)
+    plain = choose(x, [("selection_config={\"n_samples\": 8, \"strategies\": [{\"input\": {\"type\": \"EMBEDDINGS\"}, "
+                        "\"strategy\": {\"type\": \"DIVERSITY\"}}, {\"input\": {\"type\": \"SCORES\", \"column\": \"al\"}, "
+                        "\"strategy\": {\"type\": \"WEIGHTS\"}}]}")], scores, preselected=labeled)
     assert coral.indices.tolist() == plain.indices.tolist()
     assert coral.typicality_factor is None
 

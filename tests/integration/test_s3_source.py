@@ -5,11 +5,10 @@ If the server cannot start, every test here is skipped with the reason (shown by
 
 from __future__ import annotations
 
-import os
-
 import io
 import json
 import logging
+import os
 import pickle
 import subprocess
 import sys
@@ -60,7 +59,7 @@ def server():
             "s3", endpoint_url=endpoint, aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION
         )
         admin.list_buckets()  # a real round trip before any test relies on it
-    except Exception as exc:  # noqa: BLE001 — any failure to start means: skip loudly, with the reason
+    except Exception as exc:  # any failure to start means: skip loudly, with the reason
         pytest.skip(f"SKIPPED LOUDLY: the moto S3 server could not start on 127.0.0.1: {type(exc).__name__}: {exc}")
     finally:
         threading.excepthook = previous_hook
@@ -234,7 +233,7 @@ def test_an_unreachable_endpoint_is_a_clear_input_error():
 
 
 def test_a_malformed_endpoint_is_a_clear_input_error():
-    with pytest.raises(InputError, match="localhost:9000.*not a valid endpoint URL"):
+    with pytest.raises(InputError, match=r"localhost:9000.*not a valid endpoint URL"):
         S3Source("some-bucket", endpoint_url="localhost:9000", access_key_id=KEY_ID, secret_access_key=SECRET)
 
 

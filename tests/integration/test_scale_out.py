@@ -67,7 +67,7 @@ def django(env, code: str) -> dict:
     script = "import django, json\ndjango.setup()\nresult = None\n" + textwrap.dedent(code) + "\nprint('RESULT=' + json.dumps(result))\n"
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
-    line = [l for l in out.stdout.splitlines() if l.startswith("RESULT=")][-1]
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT=")][-1]
     return json.loads(line[len("RESULT="):])
 
 

@@ -5,6 +5,19 @@ from __future__ import annotations
 
 from tests.api.conftest import alice_api, bob_api, token_client  # noqa: F401  (fixtures)
 from tests.webapp.conftest import (  # noqa: F401  (fixtures)
-    CORAL, SMALL_MODEL, TASK, alice, alice_client, bob, completed_run, dataset, images, make_dataset,
-    predictions_zip, root, upload, zip_bytes, zip_folder,
+    CORAL,
+    SMALL_MODEL,
+    TASK,
+    alice,
+    alice_client,
+    bob,
+    completed_run,
+    dataset,
+    images,
+    make_dataset,
+    predictions_zip,
+    root,
+    upload,
+    zip_bytes,
+    zip_folder,
 )

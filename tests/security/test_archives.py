@@ -215,7 +215,7 @@ def test_a_file_that_grows_after_listing_is_read_only_up_to_the_limit(tmp_path):
     (tmp_path / "doc.json").write_bytes(b"[]")
     source.size = lambda relpath: 2  # listed small, then grown
     (tmp_path / "doc.json").write_bytes(b"[" + b" " * 10_000 + b"]")
-    with pytest.raises(JSONFileError, match="doc.json: is too large"):
+    with pytest.raises(JSONFileError, match=r"doc\.json: is too large"):
         read_json_file(source, "doc.json", max_bytes=1000)
     assert source.reads == [1001]
 
@@ -260,7 +260,7 @@ def test_prediction_and_metadata_files_go_through_the_one_json_parser(tmp_path):
     problems = {p.file: p.message for p in load_predictions(source, ["a.png", "b.png"]).problems}
     assert "NaN is not a JSON number" in problems[".lightly/predictions/t/a.json"]
     assert "nests deeper" in problems[".lightly/predictions/t/b.json"]
-    with pytest.raises(InputError, match="a.json: invalid JSON: Infinity is not a JSON number"):
+    with pytest.raises(InputError, match=r"a\.json: invalid JSON: Infinity is not a JSON number"):
         read_metadata(source, ["a.png"])
 
 

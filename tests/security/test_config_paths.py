@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from webapp.runs.models import Preset, Run
 from webapp.datadir import runs_dir, user_dir
+from webapp.runs.models import Preset, Run
 
 from .conftest import SMALL_MODEL, make_dataset
 

@@ -101,7 +101,7 @@ def test_names_with_quotes_commas_spaces_and_accents_survive_every_output(tmp_pa
     for seed, name in enumerate(odd):
         put_image(root, name, seed=seed)
     names = sorted(odd)
-    result, log = run(tmp_path, root, "stopping_condition.n_samples=1.0")
+    result, _log = run(tmp_path, root, "stopping_condition.n_samples=1.0")
     written = outputs_parse(result.run_dir)
     for listing in ("data/embeddings.csv", "data/selected_samples.csv", "data/metadata.csv",
                     "filenames/sampled_filenames.txt"):

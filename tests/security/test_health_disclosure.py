@@ -25,7 +25,7 @@ class FakeStat:
     host = HOST
     status = "Idle"
     workers = [101, 102]
-    timestamp = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    timestamp = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 
 
 @pytest.fixture

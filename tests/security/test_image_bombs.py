@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 
 from selection_engine import pipeline
-from selection_engine.stages.checks import inspect_image
 from selection_engine.config import resolve
 from selection_engine.embedding.decode import decode_file
 from selection_engine.formats.predictions import load_predictions
 from selection_engine.images import UnreadableImage, image_size, open_image
-from selection_engine.stages.image_metadata import measure_image
 from selection_engine.report.figures import _thumbnail
 from selection_engine.sources import LocalSource
+from selection_engine.stages.checks import inspect_image
+from selection_engine.stages.image_metadata import measure_image
 from tests.factories import image_folder
 
 BOMB = "too many pixels (30000×30000; the limit is 89,478,485)"
@@ -191,7 +191,7 @@ def test_a_run_skips_bombs_and_lists_them_as_corrupt(tmp_path, bombs, check):
 
 
 def test_a_training_run_without_the_check_leaves_bombs_out(tmp_path, bombs):
-    result, log = run(tmp_path, bombs, "enable_corruptness_check=False", "enable_training=True",
+    result, _log = run(tmp_path, bombs, "enable_corruptness_check=False", "enable_training=True",
                       "lightly.trainer.max_epochs=1", "lightly.loader.batch_size=4")
     assert (result.run_dir / "filenames/corrupt_filenames.txt").read_text().split() == sorted(
         f"bombs/bomb.{ext}" for ext in SHAPES)

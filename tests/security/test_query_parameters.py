@@ -102,13 +102,13 @@ def api_refuses(client, url: str, params: dict, name: str) -> None:
 def test_cursors_of_the_wrong_shape_are_refused_on_the_api_and_the_page(alice_api, alice_client, completed_run):
     samples = f"/api/v1/runs/{completed_run.pk}/samples/"
     selection = f"/api/v1/runs/{completed_run.pk}/selection/"
-    for label, bad in BAD_CURSORS.items():
+    for bad in BAD_CURSORS.values():
         for name in ("after", "before"):
             api_refuses(alice_api, samples, {name: bad}, "cursor")
             api_refuses(alice_api, selection, {name: bad}, "cursor")
             gallery_refuses(alice_client, completed_run, {"tab": "all", name: bad}, "cursor")
     for sort, cases in BAD_FOR_SORT.items():
-        for label, bad in cases.items():
+        for bad in cases.values():
             api_refuses(alice_api, samples, {"selected": "true", "sort": sort, "order": "asc", "after": bad}, "cursor")
             gallery_refuses(alice_client, completed_run, {"sort": sort, "after": bad}, "cursor")
     api_refuses(alice_api, selection, {"after": cursor([0.5, 1])}, "cursor")  # the selection is by rank

@@ -25,8 +25,8 @@ import pytest
 from selection_engine.errors import ConfigError, InputError, WinnowError
 from selection_engine.sources import EndpointPolicy, S3Source
 from selection_engine.sources.s3 import UNREACHABLE
-from webapp.datasets.models import Dataset
 from webapp.datasets import services as dataset_services
+from webapp.datasets.models import Dataset
 from webapp.datasets.services import engine_source
 
 REPO = Path(__file__).resolve().parents[2]
@@ -232,7 +232,7 @@ def test_a_bad_setting_stops_the_server_from_starting():
 
 
 def test_the_deployment_default_is_public_endpoints_only(settings):
-    assert settings.S3_ENDPOINT_POLICY == EndpointPolicy.parse("public", "")
+    assert EndpointPolicy.parse("public", "") == settings.S3_ENDPOINT_POLICY
 
 
 # ---------------------------------------------------------------- where connections are made
@@ -322,7 +322,7 @@ def test_a_stored_internal_endpoint_is_refused_at_every_use(alice, alice_client,
 
 
 class _NotFound(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = b"<html>nginx: 404 Not Found</html>"
         self.send_response(404)
         self.send_header("Content-Type", "text/html")

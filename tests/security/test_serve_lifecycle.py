@@ -8,6 +8,7 @@ they run; after SIGTERM none may be left (zombies waiting for init do not count)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -138,10 +139,8 @@ class Serve:
     def kill_everything(self, started: dict[int, str]) -> None:
         for pid in alive(started):
             os.kill(pid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
 
 

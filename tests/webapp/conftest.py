@@ -73,7 +73,7 @@ def images(root):
 @pytest.fixture
 def predictions_zip(images, tmp_path):
     """A zip of a .lightly folder with one classification task over all the images."""
-    folder, names = images
+    _folder, names = images
     staging = tmp_path / "predictions"
     write_predictions(staging, names, {TASK: "classification"}, categories=("cat", "dog"), image_size=IMAGE_SIZE)
     return zip_folder(staging)

@@ -1,9 +1,9 @@
 """Uploading predictions: validated per file by the engine, all or nothing, safe to unpack."""
 
+import io
 import json
 import stat
 import zipfile
-import io
 
 from webapp.datasets.models import PredictionTask
 

@@ -10,7 +10,7 @@ from PIL import Image
 from selection_engine.formats.predictions import rle_encode
 from selection_engine.sources import LocalSource
 from tests.factories import write_image
-from webapp.gallery.annotations import annotations
+from webapp.gallery.annotations import sample_annotations
 
 
 def lightly_task(root, task, task_type, predictions, categories=("car", "person")):
@@ -30,7 +30,7 @@ def test_every_task_type_becomes_something_to_draw(tmp_path):
     lightly_task(tmp_path, "cls", "classification", [{"category_id": 1, "probabilities": [0.3, 0.7]}])
     (tmp_path / ".lightly/predictions/tasks.json").write_text(json.dumps(["det", "seg", "kp", "cls"]))
 
-    found = {a.task: a for a in annotations(LocalSource(tmp_path), "img.png", (30, 20))}
+    found = {a.task: a for a in sample_annotations(LocalSource(tmp_path), "img.png", (30, 20))}
     box = found["det"].boxes[0]
     assert (box.x, box.y, box.w, box.h, box.label, box.score) == (2, 3, 10, 8, "person", 0.7)
     drawn = Image.open(io.BytesIO(base64.b64decode(found["seg"].masks[0].data_uri.split(",", 1)[1])))
@@ -42,4 +42,4 @@ def test_every_task_type_becomes_something_to_draw(tmp_path):
 
 def test_images_without_prediction_files_draw_nothing(tmp_path):
     write_image(tmp_path / "img.png", seed=0, size=(20, 30))
-    assert annotations(LocalSource(tmp_path), "img.png", (30, 20)) == []
+    assert sample_annotations(LocalSource(tmp_path), "img.png", (30, 20)) == []

@@ -6,12 +6,16 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from ..validation import clean_name
 from .models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user, name: str = "") -> tuple[ApiToken, str]:
+def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new token for ``user``: the stored record and the token itself (shown once, never stored).
 
     An empty name is "API token"; a name that is too long or holds control characters is a
@@ -41,7 +45,7 @@ def revoke_token(token: ApiToken) -> None:
     token.delete()
 
 
-def user_for_token(token: str):
+def user_for_token(token: str) -> tuple[User, ApiToken] | None:
     """The active user holding ``token`` (and the record), or None; notes when it was last used."""
     record = ApiToken.objects.select_related("user").filter(digest=digest(token)).first()
     if record is None or not record.user.is_active:

@@ -31,7 +31,7 @@ def token_create(request):
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form)
-    record, token = services.create_token(request.user, form.cleaned_data["name"])
+    _, token = services.create_token(request.user, form.cleaned_data["name"])
     # Rendered, not redirected: the token is never kept in the session or a message cookie.
     response = _page(request, TokenForm(), new_token=token)
     response["Cache-Control"] = "no-store"

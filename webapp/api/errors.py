@@ -18,7 +18,7 @@ from rest_framework.views import exception_handler
 
 from selection_engine.errors import ConfigError
 
-from ..gallery.selectors import QueryError
+from ..validation import QueryError
 from .parsers import body_limit_detail
 
 
@@ -57,15 +57,18 @@ def api_exception_handler(exc, context):
         key, _, message = str(exc).partition(": ")
         return bad_request({key: message or str(exc)})
     if isinstance(exc, DjangoValidationError):
-        errors = {k: _text(v) for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {"non_field_errors": _text(exc.messages)}
+        if hasattr(exc, "error_dict"):
+            errors = {k: _text(v) for k, v in exc.message_dict.items()}
+        else:
+            errors = {"non_field_errors": _text(exc.messages)}
         return bad_request(errors)
     if isinstance(exc, exceptions.ValidationError):
-        response = bad_request(flatten(exc.detail))
-        return response
+        return bad_request(flatten(exc.detail))
     if isinstance(exc, exceptions.ParseError):
         return bad_request({"body": str(exc.detail)})
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, read by DRF
-        return Response({"detail": body_limit_detail(_content_length(context["request"]))}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        detail = body_limit_detail(_content_length(context["request"]))
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"])}

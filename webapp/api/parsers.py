@@ -49,10 +49,11 @@ class JSONDocumentField(serializers.JSONField):
     already parsed (from a JSON body) is checked for its depth."""
 
     def to_internal_value(self, data):
+        name = self.field_name or ""  # always set here: only a field bound to a serializer reads input
         try:
             if self.binary or getattr(data, "is_json_string", False):
-                return parse_json(data if isinstance(data, bytes) else str(data), self.field_name)
-            return check_value(super().to_internal_value(data), self.field_name)
+                return parse_json(data if isinstance(data, bytes) else str(data), name)
+            return check_value(super().to_internal_value(data), name)
         except InputError as exc:  # the key is the field's; keep the line where there is one
-            line = exc.location.removeprefix(self.field_name).lstrip(", ")
+            line = exc.location.removeprefix(name).lstrip(", ")
             raise serializers.ValidationError(f"{line}: {exc.reason}" if line else exc.reason) from None

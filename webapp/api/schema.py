@@ -74,13 +74,19 @@ def docs(request):
                 "description": op.get("description", ""), "tag": (op.get("tags") or [""])[0],
                 "parameters": op.get("parameters", []),
                 "body": [(media, _ref_name(spec.get("schema", {}))) for media, spec in body.items()],
-                "responses": [(code, r.get("description", ""), _ref_name(next(iter(r.get("content", {}).values()), {}).get("schema", {})))
+                "responses": [(code, r.get("description", ""), _ref_name(_response_schema(r)))
                               for code, r in op.get("responses", {}).items()],
             })
     return render(request, "api/docs.html", {
         "info": schema["info"], "operations": operations,
         "components": sorted(schema.get("components", {}).get("schemas", {}).items()),
     })
+
+
+def _response_schema(response: dict) -> dict:
+    """The schema of a response's first media type; {} for a response without content."""
+    media: dict = next(iter(response.get("content", {}).values()), {})
+    return media.get("schema", {})
 
 
 def _ref_name(spec: dict) -> str:

@@ -16,6 +16,7 @@ from selection_engine.sources import (
 from ..datasets.models import Dataset, PredictionTask, Tag, Upload
 from ..datasets.services import check_name_free
 from ..runs.models import Run, RunSample
+from ..validation import column_max_length
 from .parsers import JSONDocumentField
 
 
@@ -23,7 +24,9 @@ class ErrorSerializer(serializers.Serializer):
     """Every error response: a message, and for bad input the problems by field or config key."""
 
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # A declared field named like Serializer.errors: DRF's metaclass takes declared fields out of
+    # the class attributes, so the property is not replaced; the stubs cannot know that.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(), required=False,
         help_text="Bad input: field or dotted config key → message(s), e.g. {\"stopping_condition.n_samples\": \"...\"}.",
     )
@@ -44,11 +47,11 @@ class DatasourceSerializer(serializers.Serializer):
     def get_fields(self):
         """``type``, then one text field per key of the engine's ``DATASOURCE_KEYS``, as long as
         the model's column; the secrets are write-only."""
-        fields = {"type": serializers.ChoiceField(choices=list(DATASOURCE_KEYS))}
+        fields: dict[str, serializers.Field] = {"type": serializers.ChoiceField(choices=list(DATASOURCE_KEYS))}
         for key in datasource_keys():
             fields[key] = serializers.CharField(
-                required=False, allow_blank=True, max_length=Dataset._meta.get_field(key).max_length,
-                write_only=key in SECRET_KEYS, **({"help_text": self.HELP[key]} if key in self.HELP else {}),
+                required=False, allow_blank=True, max_length=column_max_length(Dataset, key),
+                write_only=key in SECRET_KEYS, help_text=self.HELP.get(key),  # None: DRF's default
             )
         return fields
 
@@ -56,7 +59,7 @@ class DatasourceSerializer(serializers.Serializer):
         if isinstance(data, dict) and data.get("type") in DATASOURCE_KEYS:
             unknown = sorted(set(data) - {"type", *DATASOURCE_KEYS[data["type"]]})
             if unknown:
-                raise serializers.ValidationError({key: f"unknown key for a {data['type']} datasource" for key in unknown})
+                raise serializers.ValidationError(dict.fromkeys(unknown, f"unknown key for a {data['type']} datasource"))
         return super().to_internal_value(data)
 
     def validate(self, attrs):
@@ -146,7 +149,9 @@ class UploadFilesSerializer(serializers.Serializer):
 class RunCreateSerializer(serializers.Serializer):
     dataset = serializers.IntegerField(help_text="the id of one of your datasets")
     worker_config = JSONDocumentField(required=False, allow_null=True, help_text="the Lightly worker config (SPEC §3)")
-    lightly_config = JSONDocumentField(required=False, allow_null=True, help_text="lightly.* settings: loader, model, trainer, collate, ...")
+    lightly_config = JSONDocumentField(
+        required=False, allow_null=True, help_text="lightly.* settings: loader, model, trainer, collate, ...",
+    )
     selection_config = JSONDocumentField(required=False, allow_null=True, help_text="n_samples/proportion_samples and strategies")
 
 
@@ -242,7 +247,9 @@ class UserSerializer(serializers.Serializer):
 
 
 class TagSerializer(serializers.ModelSerializer):
-    run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="the run it was made from")
+    run: serializers.PrimaryKeyRelatedField[Run] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="the run it was made from",
+    )
     query = serializers.DictField(read_only=True, help_text="the gallery filters it was made from; {} for a selection")
 
     class Meta:
@@ -255,7 +262,9 @@ class TagCreateSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=Tag._meta.get_field("name").max_length)
     filenames = serializers.ListField(child=serializers.CharField(max_length=1000), required=False, max_length=1_000_000)
-    run = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="tag this run's samples matching `filters`")
+    run = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="tag this run's samples matching `filters`",
+    )
     filters = serializers.DictField(
         child=serializers.CharField(allow_blank=True), required=False,
         help_text='gallery filters, e.g. {"tab": "all", "class": "cat", "score_min": "0.5"} (tab: selected|all|removed)',

@@ -29,7 +29,8 @@ class DatasetForm(forms.ModelForm):
             self.fields[name].widget = forms.PasswordInput(render_value=False)
             self.fields[name].help_text = "Leave empty to keep the stored key."
         if self.instance.pk:
-            self.initial.update({name: getattr(self.instance, name) for name in services.SOURCE_FIELDS if name not in SECRET_KEYS})
+            shown = [name for name in services.SOURCE_FIELDS if name not in SECRET_KEYS]
+            self.initial.update({name: getattr(self.instance, name) for name in shown})
 
     def clean_name(self):
         try:

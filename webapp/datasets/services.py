@@ -61,9 +61,10 @@ def allowed_local_path(path: str) -> Path:
     roots = settings.DATASOURCE_ROOTS
     if not any(real == root or root in real.parents for root in roots):
         allowed = ", ".join(str(r) for r in roots) or "none configured"
-        raise ValidationError(
-            {"path": f"{path} is not under an allowed datasource root ({allowed}); ask your admin to add it to WINNOW_DATASOURCE_ROOTS."}
-        )
+        raise ValidationError({"path": (
+            f"{path} is not under an allowed datasource root ({allowed}); "
+            "ask your admin to add it to WINNOW_DATASOURCE_ROOTS."
+        )})
     if not real.is_dir():
         raise ValidationError({"path": f"{path} does not exist or is not a folder."})
     return real
@@ -73,7 +74,10 @@ def check_name_free(owner: User, name: str, *, dataset_pk: int | None = None) ->
     """The stripped name, or a ValidationError when it is not a valid name or the owner already
     has a dataset of that name."""
     name = clean_name(Dataset, name)
-    if Dataset.objects.filter(owner=owner, name=name).exclude(pk=dataset_pk).exists():
+    same_name = Dataset.objects.filter(owner=owner, name=name)
+    if dataset_pk is not None:  # renaming: the dataset itself does not count
+        same_name = same_name.exclude(pk=dataset_pk)
+    if same_name.exists():
         raise ValidationError({"name": f"You already have a dataset named {name}."})
     return name
 
@@ -120,7 +124,7 @@ def datasource(dataset: Dataset) -> Source:
     return source_from_spec(dataset.datasource_spec(), endpoint_policy=settings.S3_ENDPOINT_POLICY)
 
 
-def engine_source(dataset: Dataset) -> Source:
+def engine_source(dataset: Dataset) -> OverlaySource:
     """The engine's view of the dataset: its datasource with uploaded ``.lightly`` files on top.
 
     A local path is checked against the allowed roots again: a symlink may have moved since.

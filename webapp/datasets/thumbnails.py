@@ -34,7 +34,7 @@ def thumbnail_file(dataset: Dataset, filename: str, size: int = SIZE) -> Path:
     with open_image(engine_source(dataset), name) as image:
         image.draft("RGB", (size, size))  # JPEG: decode at reduced scale
         picture = ImageOps.exif_transpose(image).convert("RGB")
-        picture.thumbnail((size, size), Image.BILINEAR)
+        picture.thumbnail((size, size), Image.Resampling.BILINEAR)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
     picture.save(partial, "JPEG", quality=85)

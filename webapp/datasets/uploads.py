@@ -63,7 +63,8 @@ class UploadRejected(Exception):
 
 def receive_upload(dataset: Dataset, user, uploaded: UploadedFile) -> Upload:
     """Validate ``uploaded`` (a zip) and, if every file is valid, make it the dataset's."""
-    record = Upload(dataset=dataset, uploaded_by=user, filename=Path(uploaded.name or "upload.zip").name[:255], size=uploaded.size or 0)
+    filename = Path(uploaded.name or "upload.zip").name[:255]
+    record = Upload(dataset=dataset, uploaded_by=user, filename=filename, size=uploaded.size or 0)
     try:
         if record.size > settings.MAX_UPLOAD_BYTES:
             raise UploadRejected(
@@ -169,7 +170,9 @@ def _plan(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         raise UploadRejected(f"The archive holds {len(infos)} files; at most {MAX_ENTRIES} are accepted.")
     unpacked = sum(i.file_size for i in infos)
     if unpacked > settings.MAX_UPLOAD_BYTES * MAX_EXPANSION:
-        raise UploadRejected(f"The archive would unpack to {unpacked / 2**20:.0f} MB, more than {MAX_EXPANSION}x the upload limit.")
+        raise UploadRejected(
+            f"The archive would unpack to {unpacked / 2**20:.0f} MB, more than {MAX_EXPANSION}x the upload limit."
+        )
     file_limit = settings.MAX_PREDICTION_FILE_BYTES
     for info in infos:
         if _is_symlink(info):
@@ -215,6 +218,7 @@ def _stage_validate_swap(dataset: Dataset, uploaded: UploadedFile) -> tuple[list
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     if accepted:  # the validation read exactly what is stored now: keep its task list and count
+        assert loaded is not None  # unread predictions are a problem row, so never accepted
         dataset.image_count = len(images)
         dataset.save(update_fields=["image_count", "updated_at"])
         services.store_tasks(dataset, loaded, n_images=len(images))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.template.defaultfilters import filesizeformat
 
@@ -32,7 +34,11 @@ class EvaluationForm(forms.Form):
         error_messages={"required": "Choose at least one method to measure against random labeling."},
         widget=forms.CheckboxSelectMultiple, label="Methods", help_text="Each is measured against random labeling.",
     )
-    initial = forms.IntegerField(min_value=1, max_value=LIMITS["initial"], initial=30, label="Initial labels (random)")
+    # A field named like BaseForm.initial: Django's form metaclass takes declared fields out of the
+    # class attributes, so the form's ``initial`` dict is not replaced; the stubs cannot know that.
+    initial = forms.IntegerField(  # type: ignore[assignment]
+        min_value=1, max_value=LIMITS["initial"], initial=30, label="Initial labels (random)",
+    )
     per_round = forms.IntegerField(min_value=1, max_value=LIMITS["per_round"], initial=30, label="Labels per round")
     rounds = forms.IntegerField(min_value=1, max_value=LIMITS["rounds"], initial=8, label="Rounds")
     seeds = forms.IntegerField(min_value=1, max_value=LIMITS["seeds"], initial=5, label="Seeds",
@@ -42,10 +48,12 @@ class EvaluationForm(forms.Form):
 
     def __init__(self, *args, user, dataset, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["embeddings"].choices = [("", "(nothing: random weights only)")] + embedding_choices(user, dataset)
+        embeddings = cast(forms.ChoiceField, self.fields["embeddings"])
+        embeddings.choices = [("", "(nothing: random weights only)")] + embedding_choices(user, dataset)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("labels_source") == Evaluation.CSV and not data.get("labels_csv") and "labels_csv" not in self.errors:
             self.add_error("labels_csv", "Choose a CSV file of filenames,labels.")
         return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
@@ -107,7 +108,7 @@ def folder_labels(config: RunConfig, images: list[str]) -> dict[str, str]:
             "The images are not in one folder per class (every image in a sub-folder, at least two "
             "sub-folders): upload a labels CSV instead."
         )}) from None
-    return series.to_dict()
+    return cast(dict[str, str], series.to_dict())  # filenames → folder names, as the engine reads them
 
 
 def check_labels(labels: dict[str, str], options: EvaluationConfig, field: str) -> None:

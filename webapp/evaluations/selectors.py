@@ -31,7 +31,8 @@ def embedding_choices(user, dataset) -> list[tuple[str, str]]:
     for run in runs_of(user).filter(dataset=dataset, state=Run.COMPLETED).exclude(run_dir=""):
         path = Path(run.run_dir) / "data" / "embeddings.csv"
         if path.is_file() and root.resolve() in path.resolve().parents:
-            choices.append((path.relative_to(root).as_posix(), f"Embeddings CSV of run {run.pk} ({run.finished_at:%Y-%m-%d %H:%M})"))
+            label = f"Embeddings CSV of run {run.pk} ({run.finished_at:%Y-%m-%d %H:%M})"
+            choices.append((path.relative_to(root).as_posix(), label))
     return choices
 
 

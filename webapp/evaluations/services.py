@@ -14,7 +14,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -32,6 +34,12 @@ from ..runs import jobs
 from . import selectors
 from .labels import check_labels, folder_labels, read_labels_csv
 from .models import Evaluation
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
+
+    from ..datasets.models import Dataset
 
 #: Upper bounds of the protocol a user may ask for: the worker's time is shared.
 LIMITS = {"initial": 1000, "per_round": 1000, "rounds": 20, "seeds": 10}
@@ -60,11 +68,13 @@ def engine_configs(evaluation: Evaluation) -> tuple[RunConfig, EvaluationConfig]
         labels=_labels_relpath(evaluation) if evaluation.labels_source == Evaluation.CSV and evaluation.pk else "",
     )
     options.validate()
-    worker = {"stopping_condition": {"n_samples": evaluation.per_round}}  # as ``winnow evaluate`` sets it
+    worker: dict[str, Any] = {"stopping_condition": {"n_samples": evaluation.per_round}}  # as ``winnow evaluate`` sets it
     if evaluation.pk:
         worker["run_directory"] = f"{datadir.evaluation_directory_name(evaluation.pk)}/results"
-    config = resolve(worker, {"collate": {"input_size": evaluation.input_size}}, None,
-                     shared_dir=str(datadir.user_dir(evaluation.owner_id)), output_dir=str(datadir.evaluations_dir(evaluation.owner_id)))
+    config = resolve(
+        worker, {"collate": {"input_size": evaluation.input_size}}, None,
+        shared_dir=str(datadir.user_dir(evaluation.owner_id)), output_dir=str(datadir.evaluations_dir(evaluation.owner_id)),
+    )
     return config, options
 
 
@@ -80,7 +90,7 @@ def _check_protocol(values: dict) -> None:
         raise ValidationError({"methods": f"Unknown method {unknown[0]!r}; choose from {', '.join(CHOICE_METHODS)}."})
 
 
-def _list_images(dataset) -> list[str]:
+def _list_images(dataset: Dataset) -> list[str]:
     try:
         return engine_source(dataset).list_images()
     except WinnowError as exc:
@@ -89,9 +99,9 @@ def _list_images(dataset) -> list[str]:
         raise ValidationError(f"The images of {dataset.name} cannot be listed: {type(exc).__name__}: {exc}") from None
 
 
-def create_evaluation(user, dataset, *, labels_source: str, labels_csv=None, embeddings: str = "",
-                      methods=CHOICE_METHODS, initial: int = 30, per_round: int = 30, rounds: int = 8,
-                      seeds: int = 5, input_size: int = 64) -> Evaluation:
+def create_evaluation(user: User, dataset: Dataset, *, labels_source: str, labels_csv: UploadedFile | None = None,
+                      embeddings: str = "", methods: Sequence[str] = CHOICE_METHODS, initial: int = 30,
+                      per_round: int = 30, rounds: int = 8, seeds: int = 5, input_size: int = 64) -> Evaluation:
     """Check everything, save a queued Evaluation and enqueue it; a ValidationError keyed by the
     form's field names otherwise (nothing is saved then)."""
     if dataset.owner_id != user.pk:
@@ -100,13 +110,16 @@ def create_evaluation(user, dataset, *, labels_source: str, labels_csv=None, emb
                      "input_size": input_size})
     if labels_source not in (Evaluation.FOLDERS, Evaluation.CSV):
         raise ValidationError({"labels_source": "Choose where the labels come from."})
-    if labels_source == Evaluation.CSV and labels_csv is None:
-        raise ValidationError({"labels_csv": "Choose a CSV file of filenames,labels."})
+    upload = None  # the labels CSV, when the labels come from one
+    if labels_source == Evaluation.CSV:
+        if labels_csv is None:
+            raise ValidationError({"labels_csv": "Choose a CSV file of filenames,labels."})
+        upload = labels_csv
     if embeddings and embeddings not in dict(selectors.embedding_choices(user, dataset)):
         raise ValidationError({"embeddings": "Choose embeddings from the list (a checkpoint or embeddings CSV of your runs)."})
     evaluation = Evaluation(
         owner=user, dataset=dataset, labels_source=labels_source,
-        labels_name=(labels_csv.name[:255] if labels_source == Evaluation.CSV else ""),
+        labels_name=((upload.name or "")[:255] if upload is not None else ""),
         embeddings=["random"] + ([embeddings] if embeddings else []),
         methods=["random"] + [m for m in CHOICE_METHODS if m in methods],
         initial=initial, per_round=per_round, rounds=rounds, seeds=seeds, input_size=input_size,
@@ -116,8 +129,8 @@ def create_evaluation(user, dataset, *, labels_source: str, labels_csv=None, emb
     except ConfigError as exc:
         raise ValidationError(str(exc)) from None
     images = _list_images(dataset)
-    if labels_source == Evaluation.CSV:
-        labels = read_labels_csv(labels_csv, set(images), dataset.name)
+    if upload is not None:
+        labels = read_labels_csv(upload, set(images), dataset.name)
     else:
         labels = folder_labels(config, images)
     check_labels(labels, options, "labels_csv" if labels_source == Evaluation.CSV else "labels_source")
@@ -154,13 +167,13 @@ def complete_evaluation(evaluation: Evaluation, summary: dict) -> None:
     )
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     """The summary as plain JSON: numpy scalars as Python numbers, NaN and infinities as null."""
 
-    def default(item):
+    def default(item: Any) -> Any:
         return item.item() if hasattr(item, "item") else str(item)
 
-    def clean(item):
+    def clean(item: Any) -> Any:
         if isinstance(item, float) and not math.isfinite(item):
             return None
         if isinstance(item, dict):

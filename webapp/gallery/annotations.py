@@ -77,7 +77,7 @@ def _mask_png(mask: np.ndarray, hex_color: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def annotations(source: Source, filename: str, size: tuple[int, int]) -> list[TaskAnnotations]:
+def sample_annotations(source: Source, filename: str, size: tuple[int, int]) -> list[TaskAnnotations]:
     """Every task's predictions for ``filename``; ``size`` is the image's (width, height)."""
     found = []
     try:

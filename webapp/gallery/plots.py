@@ -9,6 +9,7 @@ histograms are binned here, so a page stays light whatever the run's size.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -91,8 +92,15 @@ def _histogram(title: str, x_title: str, groups: dict[str, np.ndarray], colours:
     return figure.to_plotly_json()
 
 
+def _directory(run: Run) -> Path:
+    """The run's directory: plots are drawn for completed runs only, which all have one."""
+    if run.directory is None:
+        raise ValueError(f"run {run.pk} has no directory to draw plots from")
+    return run.directory
+
+
 def score_histograms(run: Run) -> list[dict]:
-    path = run.directory / "data/scores.csv"
+    path = _directory(run) / "data/scores.csv"
     if not path.exists():
         return []
     scores = pd.read_csv(path, dtype={"filenames": str}).set_index("filenames")
@@ -107,7 +115,7 @@ def score_histograms(run: Run) -> list[dict]:
 
 
 def distance_histogram(run: Run) -> dict | None:
-    path = run.directory / "data/nearest_neighbour_distances.npz"
+    path = _directory(run) / "data/nearest_neighbour_distances.npz"
     if not path.exists():
         return None
     with np.load(path) as data:
@@ -140,10 +148,10 @@ def training_loss(report: dict) -> dict | None:
 def run_plots(run: Run) -> dict:
     """{"map": fig, "scores": [figs], "distances": fig, "classes": [figs], "loss": fig} for a
     completed run, built on first use and cached in the run directory."""
-    cache = run.directory / PLOTS_JSON
+    cache = _directory(run) / PLOTS_JSON
     if cache.exists():
         return json.loads(cache.read_text())
-    report_path = run.directory / "report.json"
+    report_path = _directory(run) / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     plots = {
         "map": embedding_map(run),

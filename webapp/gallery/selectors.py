@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
@@ -53,7 +54,7 @@ class GalleryQuery:
     before: str = ""
 
     @classmethod
-    def from_params(cls, params, run: Run) -> "GalleryQuery":
+    def from_params(cls, params, run: Run) -> GalleryQuery:
         """The query of ``params`` (a QueryDict or a dict of strings); QueryError naming the first
         bad parameter. Cursors are checked here too, so a bad one never reaches the database."""
         tab = text_param(params, "tab") or "selected"
@@ -182,7 +183,7 @@ def decode_cursor(query: GalleryQuery, run: Run, name: str) -> tuple[str | int |
 
 @dataclass
 class Page:
-    samples: list[RunSample]
+    samples: Sequence[RunSample]
     count: int
     next_cursor: str = ""
     prev_cursor: str = ""

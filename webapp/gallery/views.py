@@ -3,7 +3,9 @@ served from the installed package."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import plotly
@@ -27,7 +29,7 @@ from ..runs.results import nearest_neighbours
 from ..runs.selectors import run_of, runs_of
 from ..validation import QueryError, id_param
 from . import plots, selectors, services
-from .annotations import annotations
+from .annotations import sample_annotations
 
 
 def _finished_run(request, pk: int) -> Run:
@@ -51,7 +53,7 @@ def gallery(request, pk: int):
     try:
         query = selectors.GalleryQuery.from_params(request.GET, run)
         page = selectors.page(run, query)
-    except selectors.QueryError as exc:
+    except QueryError as exc:
         messages.error(request, str(exc))
         return redirect(reverse("gallery", kwargs={"pk": pk}))
     keys = selectors.metadata_keys(run)
@@ -70,7 +72,7 @@ def gallery(request, pk: int):
     })
 
 
-def _cards(run: Run, samples: list[RunSample]) -> list[dict]:
+def _cards(run: Run, samples: Sequence[RunSample]) -> list[dict]:
     """What each grid cell shows, prepared here: a template loop per cell is the slow part."""
     thumb = reverse("datasets:thumbnail", kwargs={"pk": run.dataset_id}) + "?name="
     detail = plots.sample_url_prefix(run)
@@ -81,7 +83,8 @@ def _cards(run: Run, samples: list[RunSample]) -> list[dict]:
             "src": thumb + quote(s.filename),
             "score": f"{s.score:.3f}" if s.score >= 0 else "",
             "scores": format_html_join(
-                "", '<dt title="{}">{}</dt><dd>{}</dd>', ((name, label, f"{value:.3f}") for label, name, value in _shown_scores(s)[:4])
+                "", '<dt title="{}">{}</dt><dd>{}</dd>',
+                ((name, label, f"{value:.3f}") for label, name, value in _shown_scores(s)[:4]),
             ),
         }
         for s in samples
@@ -113,7 +116,7 @@ def sample_detail(request, pk: int, sample: int):
             width, height = image_size(source, item.filename)
         except (WinnowError, OSError):  # unreadable (e.g. too many pixels) or gone: no drawing
             width = height = None
-    found = annotations(source, item.filename, (int(width), int(height))) if source is not None and width else []
+    found = sample_annotations(source, item.filename, (int(width), int(height))) if source is not None and width else []
     neighbours = nearest_neighbours(run, item)
     by_row = {s.row: s for s in RunSample.objects.filter(run=run, row__in=[r for r, _ in neighbours])}
     return render(request, "gallery/sample.html", {
@@ -144,7 +147,7 @@ def tag_from_view(request, pk: int):
     try:
         query = selectors.GalleryQuery.from_params(request.POST, run)
         tag = services.tag_view(run, query, name=request.POST.get("name", ""))
-    except (selectors.QueryError, ValidationError) as exc:
+    except (QueryError, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
         messages.success(request, f"Tagged {tag.size} images as {tag.name}.")
@@ -160,7 +163,7 @@ def compare(request):
     except QueryError as exc:
         return render(request, "gallery/compare.html", {"runs": runs[:200], "error": str(exc)}, status=400)
     a, b = (runs.filter(pk=pk).first() if pk else None for pk in chosen)
-    context = {"runs": runs[:200], "a": a, "b": b}
+    context: dict[str, Any] = {"runs": runs[:200], "a": a, "b": b}
     if a and b:
         if a.dataset_id != b.dataset_id:
             context["error"] = "Compare runs of the same dataset."

@@ -13,6 +13,7 @@ import logging
 import socket
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar, Self
 
 from django.conf import settings
 from django.db import DatabaseError, models, transaction
@@ -49,6 +50,10 @@ class BackgroundJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    # Declared for the type checker only: every concrete job model gets Django's default manager,
+    # which the stubs do not give an abstract model.
+    objects: ClassVar[models.Manager[Self]]
 
     class Meta:
         abstract = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TextIO, cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -41,7 +42,9 @@ class RunProgress:
         self._last_write = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self.stream = _LogStream(self)  # the engine's log stream
+        # The engine's log stream. Its readers (print, the engine's Reporter) only write and flush,
+        # all _LogStream implements; typed as the TextIO the engine's signatures ask for.
+        self.stream = cast(TextIO, _LogStream(self))
         self._thread = threading.Thread(target=self._beat, name=f"run-{run.pk}-heartbeat", daemon=True)
 
     # The engine's ProgressCallback.
@@ -73,7 +76,7 @@ class RunProgress:
         finally:
             connection.close()  # this thread's own connection
 
-    def __enter__(self) -> "RunProgress":
+    def __enter__(self) -> RunProgress:
         self._thread.start()
         return self
 

@@ -57,7 +57,9 @@ def validate_configs(
     lightly = _as_object("lightly_config", lightly_config)
     selection = _as_object("selection_config", selection_config, allow_none=True)
     worker["run_directory"] = run_directory  # the server names run directories
-    config = resolve(worker, lightly, selection, shared_dir=str(datadir.user_dir(user.pk)), output_dir=str(datadir.runs_dir(user.pk)))
+    config = resolve(
+        worker, lightly, selection, shared_dir=str(datadir.user_dir(user.pk)), output_dir=str(datadir.runs_dir(user.pk)),
+    )
     confine_paths(config, user)
     _check_tasks(config, dataset)
     return config
@@ -79,7 +81,9 @@ def confine_paths(config: RunConfig, user: User) -> None:
             path = entry.path()  # the engine's own checks first (a datapool name's spelling)
             safe_relpath(entry.value, entry.key)
         except InputError:
-            raise ConfigError(entry.key, f"must be a path relative to your folder ({_EXAMPLES[entry.kind]}), got {entry.value!r}") from None
+            raise ConfigError(
+                entry.key, f"must be a path relative to your folder ({_EXAMPLES[entry.kind]}), got {entry.value!r}"
+            ) from None
         shown = path.relative_to(home).as_posix()
         try:
             real = path.resolve()  # follows every symlink on the way, also of folders not made yet
@@ -148,7 +152,9 @@ def save_preset(
     validate_configs(user, dataset, worker_config=worker_config, lightly_config=lightly_config, selection_config=selection_config)
     preset, _ = Preset.objects.update_or_create(
         owner=user, name=name,
-        defaults={"worker_config": worker_config or {}, "lightly_config": lightly_config or {}, "selection_config": selection_config},
+        defaults={
+            "worker_config": worker_config or {}, "lightly_config": lightly_config or {}, "selection_config": selection_config,
+        },
     )
     return preset
 

@@ -126,7 +126,8 @@ def _form_for(step: str, request, answers: dict, data=None):
         review = wizard.WizardState(request.session).review()
         if review is None:
             documents = wizard.review_configs(answers, dataset, request.user)
-            review = {name: json.dumps(doc, indent=2) for name, doc in zip(("worker_config", "lightly_config", "selection_config"), documents)}
+            names = ("worker_config", "lightly_config", "selection_config")
+            review = {name: json.dumps(doc, indent=2) for name, doc in zip(names, documents)}
         return wizard.ReviewStep(data, initial=review)
     raise Http404("No such step")
 

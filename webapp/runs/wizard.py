@@ -8,8 +8,10 @@ from :func:`build_configs` as editable JSON, and the engine validates them befor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django import forms
+from django.contrib.sessions.backends.base import SessionBase
 
 from selection_engine.config.documents import (
     MAX_INPUT_SIZE,
@@ -50,8 +52,8 @@ class DatasetStep(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = datasets_of(user)
-        self.fields["preset"].queryset = Preset.objects.filter(owner=user)
+        cast(forms.ModelChoiceField, self.fields["dataset"]).queryset = datasets_of(user)
+        cast(forms.ModelChoiceField, self.fields["preset"]).queryset = Preset.objects.filter(owner=user)
 
 
 class MethodStep(forms.Form):
@@ -69,9 +71,11 @@ class MethodStep(forms.Form):
     use_scores = forms.BooleanField(required=False, initial=True, label="Weight by an active-learning score")
     balance_classes = forms.BooleanField(required=False, label="Balance the predicted classes evenly")
 
-    def clean(self):
-        data = super().clean()
-        if data.get("method") == "strategies" and not (data.get("use_diversity") or data.get("use_scores") or data.get("balance_classes")):
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        any_strategy = data.get("use_diversity") or data.get("use_scores") or data.get("balance_classes")
+        if data.get("method") == "strategies" and not any_strategy:
             raise forms.ValidationError("Choose at least one strategy.")
         return data
 
@@ -91,14 +95,15 @@ class TaskStep(forms.Form):
         super().__init__(*args, **kwargs)
         self.tasks = {t.name: t for t in dataset.tasks.all()}
         self.required = required
-        self.fields["task_name"].choices = [("", "(none)")] + [
+        cast(forms.ChoiceField, self.fields["task_name"]).choices = [("", "(none)")] + [
             (t.name, f"{t.name} ({t.task_type}, {t.coverage} of {t.n_images} images)") for t in self.tasks.values()
         ]
         names = sorted({s for t in self.tasks.values() for s in t.score_names}) or ALL_SCORE_NAMES
-        self.fields["score_name"].choices = [(s, s) for s in names]
+        cast(forms.ChoiceField, self.fields["score_name"]).choices = [(s, s) for s in names]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         task = data.get("task_name")
         if self.required and not task:
             if not self.tasks:
@@ -116,7 +121,7 @@ class TaskStep(forms.Form):
         return data
 
 
-def parse_n_samples(text: str) -> int | float | None:
+def parse_n_samples(text: str | None) -> int | float | None:
     """The stopping step's text as the number ``stopping_condition.n_samples`` takes, read by the
     engine's :func:`count_or_fraction` (a whole number is a count, a float in (0, 1] a fraction)."""
     text = (text or "").strip()
@@ -155,8 +160,9 @@ class StoppingStep(forms.Form):
     def clean_n_samples(self):
         return parse_n_samples(self.cleaned_data.get("n_samples"))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         if data.get("n_samples") is None and data.get("min_distance") is None:
@@ -176,7 +182,8 @@ class EmbeddingsStep(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["checkpoint"].choices = [("", "(none: random weights)")] + selectors.checkpoints_of(user)
+        checkpoint = cast(forms.ChoiceField, self.fields["checkpoint"])
+        checkpoint.choices = [("", "(none: random weights)")] + selectors.checkpoints_of(user)
 
 
 class OptionsStep(forms.Form):
@@ -199,23 +206,27 @@ class OptionsStep(forms.Form):
 
     def __init__(self, *args, dataset: Dataset, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["labeled_tag"].choices = [("", "(none)")] + [
+        cast(forms.ChoiceField, self.fields["labeled_tag"]).choices = [("", "(none)")] + [
             (tag.pk, f"{tag.name} ({tag.size} images)") for tag in dataset.tags.all()
         ]
 
 
 def _json_field(label: str, required: bool = True) -> forms.CharField:
-    return forms.CharField(label=label, required=required, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "json"}))
+    textarea = forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "json"})
+    return forms.CharField(label=label, required=required, widget=textarea)
 
 
 class ReviewStep(forms.Form):
     worker_config = _json_field("Worker config")
     lightly_config = _json_field("Lightly config")
     selection_config = _json_field("Selection config", required=False)
-    preset_name = forms.CharField(required=False, max_length=Preset._meta.get_field("name").max_length, label="Save as preset named")
+    preset_name = forms.CharField(
+        required=False, max_length=Preset._meta.get_field("name").max_length, label="Save as preset named",
+    )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         for name in ("worker_config", "lightly_config", "selection_config"):
             text = (data.get(name) or "").strip()
             if not text or text == "null":
@@ -267,22 +278,23 @@ def build_configs(answers: dict, dataset: Dataset) -> tuple[dict, dict, dict | N
     selection: dict = {}
     if n is not None:
         wanted = count_or_fraction(n)
-        selection.update({k: v for k, v in (("n_samples", wanted.count), ("proportion_samples", wanted.fraction)) if v is not None})
-    strategies = []
+        amounts = (("n_samples", wanted.count), ("proportion_samples", wanted.fraction))
+        selection.update({k: v for k, v in amounts if v is not None})
+    strategies: list[dict[str, Any]] = []
     if method.get("use_diversity"):
-        diversity = {"type": "DIVERSITY"}
+        diversity: dict[str, Any] = {"type": "DIVERSITY"}
         if distance is not None:
             diversity["stopping_condition_minimum_distance"] = distance
         strategies.append({"input": {"type": "EMBEDDINGS"}, "strategy": diversity})
     if method.get("use_scores") and task_name:
         strategies.append({"input": {"type": "SCORES", "task": task_name, "score": score_name}, "strategy": {"type": "WEIGHTS"}})
     if method.get("balance_classes") and task_name:
-        categories = next((t.categories for t in dataset.tasks.all() if t.name == task_name), [])
+        categories: list[str] = next((t.categories for t in dataset.tasks.all() if t.name == task_name), [])
         if categories:
             share = round(1 / len(categories), 6)
             strategies.append({
                 "input": {"type": "PREDICTIONS", "task": task_name, "name": "CLASS_DISTRIBUTION"},
-                "strategy": {"type": "BALANCE", "target": {c: share for c in categories}},
+                "strategy": {"type": "BALANCE", "target": dict.fromkeys(categories, share)},
             })
     selection["strategies"] = strategies
     return worker, lightly, selection
@@ -303,7 +315,7 @@ def review_configs(answers: dict, dataset: Dataset, user) -> tuple[dict, dict, d
 class WizardState:
     """The wizard's answers in the session: {"answers": {step: cleaned data}, "review": {...}}."""
 
-    session: dict
+    session: SessionBase
 
     @property
     def data(self) -> dict:

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from ...accounts.selectors import signed_in
 from ...datasets import selectors as dataset_selectors
 from ...datasets import services as dataset_services
 from ...datasets.models import Dataset
@@ -74,7 +75,7 @@ class DatasetViewSet(UploadActions, TagActions, mixins.ListModelMixin, mixins.Re
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        dataset = Dataset(owner=self.request.user, name=data["name"], description=data.get("description", ""))
+        dataset = Dataset(owner=signed_in(self.request.user), name=data["name"], description=data.get("description", ""))
         _apply_datasource(dataset, data)
         serializer.instance = _save(dataset, None)
 

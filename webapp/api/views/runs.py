@@ -170,7 +170,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def samples(self, request, pk=None):
         run = self.get_object()
         selected = _bool(request, "selected")
-        params = {k: request.query_params.get(k, "") for k in ("score_min", "score_max", "class", "sort", "order", "after", "before")}
+        keys = ("score_min", "score_max", "class", "sort", "order", "after", "before")
+        params = {k: request.query_params.get(k, "") for k in keys}
         params["tab"] = {True: "selected", False: "removed", None: "all"}[selected]
         return self._page(request, run, params, s.RunSampleSerializer)
 
@@ -191,7 +192,8 @@ class ArtifactDownload(APIView):
     @extend_schema(
         summary="Download one file of the run directory", tags=["results"], operation_id="runs_artifact_download",
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="the run"),
-                    OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, description="e.g. report.pdf, data/selected_samples.csv")],
+                    OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                     description="e.g. report.pdf, data/selected_samples.csv")],
         responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="the file")},
     )
     def get(self, request, pk, name: str):

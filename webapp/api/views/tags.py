@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -15,11 +17,12 @@ from selection_engine.errors import InputError
 from selection_engine.sources import safe_relpath
 
 from ...datasets import tags as tag_service
-from ...datasets.models import Tag
+from ...datasets.models import Dataset, Tag
 from ...gallery import selectors as gallery
 from ...gallery import services as gallery_services
 from ...runs import selectors as run_selectors
 from ...runs.models import Run
+from ...validation import QueryError
 from .. import serializers as s
 from .common import AnyContentNegotiation, object_id
 
@@ -27,6 +30,10 @@ from .common import AnyContentNegotiation, object_id
 class TagActions:
     """The tag actions of ``DatasetViewSet`` (``self.get_object()`` is the user's dataset; a tag of
     another dataset, the user's own or not, does not exist under it)."""
+
+    if TYPE_CHECKING:  # DatasetViewSet's, which this class is mixed into
+
+        def get_object(self) -> Dataset: ...
 
     @extend_schema(summary="The dataset's tags", tags=["tags"], responses={200: s.TagSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -48,13 +55,14 @@ class TagActions:
                 run = run_selectors.run_of(request.user, data["run"])
                 if run.dataset_id != dataset.pk or run.state != Run.COMPLETED:
                     raise ValidationError({"run": "must be a completed run of this dataset"})
-                tag = gallery_services.tag_view(run, gallery.GalleryQuery.from_params(data.get("filters", {}), run), name=data["name"])
+                query = gallery.GalleryQuery.from_params(data.get("filters", {}), run)
+                tag = gallery_services.tag_view(run, query, name=data["name"])
             else:
                 names = [safe_relpath(name, "filenames") for name in data["filenames"]]
                 tag = tag_service.create_tag(dataset, data["name"], names)
         except DjangoValidationError as exc:
             raise ValidationError({k: " ".join(v) for k, v in exc.message_dict.items()}) from None
-        except gallery.QueryError as exc:
+        except QueryError as exc:
             raise ValidationError({"filters": str(exc)}) from None
         except InputError as exc:
             raise ValidationError({"filenames": str(exc)}) from None
@@ -71,8 +79,10 @@ class TagActions:
 
     @extend_schema(
         summary="Export a tag's filenames as CSV, JSON or a plain list", tags=["tags"],
-        parameters=[OpenApiParameter("file_format", OpenApiTypes.STR, enum=list(tag_service.EXPORT_FORMATS),
-                                     description="csv (one column with a header), json, or txt (one filename per line); default json")],
+        parameters=[OpenApiParameter(
+            "file_format", OpenApiTypes.STR, enum=list(tag_service.EXPORT_FORMATS),
+            description="csv (one column with a header), json, or txt (one filename per line); default json",
+        )],
         responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="the export")},
     )
     @action(detail=True, methods=["get"], url_path=r"tags/(?P<tag_id>[^/]+)/export",

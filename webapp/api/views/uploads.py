@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import TYPE_CHECKING
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.utils import extend_schema
@@ -13,12 +14,17 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from ...datasets.models import Dataset
 from ...datasets.uploads import receive_upload
 from .. import serializers as s
 
 
 class UploadActions:
     """The upload actions of ``DatasetViewSet`` (``self.get_object()`` is the user's dataset)."""
+
+    if TYPE_CHECKING:  # DatasetViewSet's, which this class is mixed into
+
+        def get_object(self) -> Dataset: ...
 
     @extend_schema(summary="Recent uploads and their validation reports", tags=["uploads"],
                    responses={200: s.UploadResponseSerializer(many=True)})

@@ -8,6 +8,7 @@ processes down in order; after ``--stop-timeout`` seconds whatever is left of ea
 killed.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -84,10 +85,9 @@ def stop_children(children: dict[str, subprocess.Popen], timeout: float) -> None
     while time.monotonic() < deadline and not all(_has_exited(child) for child in children.values()):
         time.sleep(0.1)
     for child in children.values():
-        try:
+        # ProcessLookupError: the group is empty (PermissionError: macOS, for a group of zombies only)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass  # the group is empty (PermissionError: macOS, for a group of zombies only)
         child.wait()
 
 
