@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import RunConfig
+from .config.paths import path_of
 from .config.tasks import check_task_inputs
 from .errors import ConfigError, InputError, WinnowError
 from .fileio import atomic_write
@@ -134,7 +135,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
 
     reporter.set_stage("selection")
     with timer.stage("selection"):
-        pool = load_datapool(config.shared_dir or config.output_dir, worker.datapool.name) if worker.datapool.name else None
+        pool = load_datapool(path_of(config, "datapool.name"), worker.datapool.name) if worker.datapool.name else None
         earlier = earlier_picks(table, pool, worker.labeled_filenames_file, config.shared_dir, reporter)
         picked = pick(table, data, config.selection, earlier, worker.seed, reporter)
     result = picked.result
