@@ -27,7 +27,7 @@ from .progress import ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_report
 from .report.facts import run_report
 from .selection import SelectionData
-from .sources import LocalSource, S3Source, Source
+from .sources import Source, source_for_input_dir
 from .stages.checks import remove_corrupt, remove_duplicates
 from .stages.datapool import load_datapool, save_run
 from .stages.image_metadata import metadata_table
@@ -43,15 +43,6 @@ class RunResult:
     run_dir: Path
     selected: list[str]
     report: dict
-
-
-def source_for_input_dir(input_dir: str) -> Source:
-    """``s3://bucket/prefix`` reads a bucket (credentials and ``AWS_ENDPOINT_URL`` from the
-    environment, as boto3 finds them); anything else is a local folder."""
-    if input_dir.startswith("s3://"):
-        bucket, _, prefix = input_dir[len("s3://"):].partition("/")
-        return S3Source(bucket, prefix)
-    return LocalSource(input_dir)
 
 
 def run(
