@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .config import RunConfig
+from .config.paths import path_of
 from .config.tasks import check_task_inputs
 from .errors import ConfigError, InputError, WinnowError
 from .fileio import atomic_write
@@ -27,7 +28,7 @@ from .progress import LogStream, ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_report
 from .report.facts import run_report
 from .selection import SelectionData
-from .sources import LocalSource, S3Source, Source
+from .sources import Source, source_for_input_dir
 from .stages.checks import remove_corrupt, remove_duplicates
 from .stages.datapool import load_datapool, save_run
 from .stages.image_metadata import Measures, metadata_table
@@ -43,15 +44,6 @@ class RunResult:
     run_dir: Path
     selected: list[str]
     report: dict[str, Any]
-
-
-def source_for_input_dir(input_dir: str) -> Source:
-    """``s3://bucket/prefix`` reads a bucket (credentials and ``AWS_ENDPOINT_URL`` from the
-    environment, as boto3 finds them); anything else is a local folder."""
-    if input_dir.startswith("s3://"):
-        bucket, _, prefix = input_dir[len("s3://"):].partition("/")
-        return S3Source(bucket, prefix)
-    return LocalSource(input_dir)
 
 
 def run(
@@ -137,7 +129,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
 
     reporter.set_stage("selection")
     with timer.stage("selection"):
-        pool = load_datapool(config.shared_dir or config.output_dir, worker.datapool.name) if worker.datapool.name else None
+        pool = load_datapool(path_of(config, "datapool.name"), worker.datapool.name) if worker.datapool.name else None
         earlier = earlier_picks(table, pool, worker.labeled_filenames_file, config.shared_dir, reporter)
         picked = pick(table, data, config.selection, earlier, worker.seed, reporter)
     result = picked.result

@@ -8,6 +8,7 @@ bounds of the size-like keys (``MAX_*``) are what one machine can do, each with 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -99,6 +100,19 @@ class Datapool:
     keep_history: bool = True
 
 
+#: A datapool's name is one folder name (``datapools/<name>``): never a path, never hidden.
+DATAPOOL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def check_datapool_name(name: str) -> None:
+    """A ConfigError naming ``datapool.name`` unless ``name`` is a valid pool name."""
+    if not DATAPOOL_NAME.fullmatch(name):
+        raise ConfigError(
+            "datapool.name",
+            f"{name!r} is not a valid name: up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit",
+        )
+
+
 @dataclass
 class WorkerConfig:
     enable_corruptness_check: bool = True
@@ -141,6 +155,8 @@ class WorkerConfig:
                 "invalid_predictions", f"must be fail or skip, got {self.invalid_predictions!r}"
             )
         count_or_fraction(self.stopping_condition.n_samples)
+        if self.datapool.name:
+            check_datapool_name(self.datapool.name)
         d = self.stopping_condition.min_distance
         if d != -1 and d < 0:
             raise ConfigError("stopping_condition.min_distance", f"must be -1 (inactive) or >= 0, got {d}")

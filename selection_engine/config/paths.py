@@ -6,7 +6,8 @@ declared here once and no server can forget to check it:
 
 - the worker's file keys (:data:`FILE_KEYS`): files, relative to ``shared_dir``;
 - ``selection_config.strategies[i].input.run``: an earlier run directory, relative to ``output_dir``;
-- ``datapool.name``: a folder ``datapools/<name>`` under ``shared_dir`` (else ``output_dir``), made on first use;
+- ``datapool.name``: a folder ``datapools/<name>`` under ``shared_dir`` (else ``output_dir``), made on first use
+  (:func:`datapool_folder`);
 - ``run_directory``: the run's own folder under ``output_dir``, made by the run.
 
 (``selection_config`` given as a file name is read by :func:`..config.resolve` before any of
@@ -20,8 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..sources.base import safe_relpath
-from ..stages.datapool import datapool_folder
-from .documents import FILE_KEYS
+from .documents import FILE_KEYS, check_datapool_name
 
 if TYPE_CHECKING:
     from . import RunConfig
@@ -40,6 +40,12 @@ def resolve_in(base: str, value: str, key: str) -> Path:
     if not base:
         return Path.cwd() / path
     return Path(base) / safe_relpath(value, key)
+
+
+def datapool_folder(base: str, name: str) -> Path:
+    """The folder of the datapool called ``name`` under ``base`` (a ConfigError for a bad name)."""
+    check_datapool_name(name)
+    return Path(base) / "datapools" / name
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ..errors import ConfigError, InputError
 from ..formats.embeddings import normalize, read_embeddings
 from ..formats.jsondoc import parse_json
 from ..progress import Reporter
-from ..sources import Source
+from ..sources import Source, source_for_input_dir
 from ..stages.rundir import RunDirectory
 from .loop import TASK, Protocol, Selector, engine_selector, random_selector, simulate
 from .summary import method_table, paired_differences, per_round, plot, recommendation, text_table
@@ -191,8 +191,6 @@ def evaluate(config: RunConfig, evaluation: EvaluationConfig, reporter: Reporter
     """
     if not config.output_dir:
         raise ConfigError("output_dir", "is required: the folder where the evaluation is written")
-    from ..pipeline import source_for_input_dir
-
     if source is None and config.input_dir:
         source = source_for_input_dir(config.input_dir)
     entries = embedding_entries(config, evaluation)

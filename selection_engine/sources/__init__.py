@@ -17,7 +17,7 @@ from .s3 import S3Source
 
 __all__ = [
     "DATASOURCE_KEYS", "IMAGE_EXTENSIONS", "SECRET_KEYS", "EndpointPolicy", "LocalSource", "OverlaySource", "S3Source",
-    "Source", "datasource_keys", "is_image", "required_key", "safe_relpath", "source_from_spec",
+    "Source", "datasource_keys", "is_image", "required_key", "safe_relpath", "source_for_input_dir", "source_from_spec",
 ]
 
 #: Keys of a datasource spec per type, the required one first. The web app's model, forms and
@@ -92,3 +92,13 @@ def source_from_spec(spec: dict[str, Any], endpoint_policy: EndpointPolicy | Non
         secret_access_key=values["secret_access_key"],
         endpoint_policy=endpoint_policy,
     )
+
+
+def source_for_input_dir(input_dir: str) -> Source:
+    """The source the CLI's ``input_dir`` names: ``s3://bucket/prefix`` reads a bucket
+    (credentials and ``AWS_ENDPOINT_URL`` from the environment, as boto3 finds them); anything
+    else is a local folder."""
+    if input_dir.startswith("s3://"):
+        bucket, _, prefix = input_dir[len("s3://"):].partition("/")
+        return S3Source(bucket, prefix)
+    return LocalSource(input_dir)

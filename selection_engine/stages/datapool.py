@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..fileio import atomic_write, write_text
 from ..formats.embeddings import EmbeddingTable
 from ..progress import Reporter
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 @dataclass
@@ -74,15 +71,8 @@ class Datapool:
         write_text(self.folder / "history.json", json.dumps(self.history, indent=2) + "\n")
 
 
-def datapool_folder(base: str, name: str) -> Path:
-    if not _NAME.fullmatch(name):
-        raise ConfigError("datapool.name", f"{name!r} is not a valid name: use letters, digits, '.', '_' and '-'")
-    return Path(base) / "datapools" / name
-
-
-def load_datapool(base: str, name: str) -> Datapool:
-    """The pool called ``name`` under ``base`` (shared_dir or output_dir); empty when new."""
-    folder = datapool_folder(base, name)
+def load_datapool(folder: Path, name: str) -> Datapool:
+    """The pool called ``name`` stored in ``folder`` (see config.paths.datapool_folder); empty when new."""
     pool = Datapool(name=name, folder=folder)
     if not pool.path.exists():
         return pool

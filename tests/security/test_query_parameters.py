@@ -178,7 +178,7 @@ def test_run_ids_on_the_compare_page_are_checked(alice_client, completed_run):
             assert f"{name}: " in response.content.decode(), params
     both = alice_client.get("/runs/compare/", {"a": completed_run.pk, "b": completed_run.pk})
     assert both.status_code == 200 and 'id="overlap"' in both.content.decode()
-    assert alice_client.get("/runs/compare/", {"a": 2**62}).status_code == 200  # well-formed, just not a run of hers
+    assert alice_client.get("/runs/compare/", {"a": 2**62}).status_code == 404  # well-formed, just not a run of hers
 
 
 def test_the_runs_api_filters_are_checked(alice_api, completed_run):

@@ -156,13 +156,15 @@ def tag_from_view(request, pk: int):
 
 @login_required
 def compare(request):
-    """Two completed runs of one dataset: overlap, and the samples only one of them selected."""
+    """Two completed runs of one dataset: overlap, and the samples only one of them selected.
+
+    A chosen id that is not one of the user's completed runs is a 404, as everywhere else."""
     runs = runs_of(request.user).filter(state=Run.COMPLETED)
     try:
         chosen = [id_param(request.GET, key, "a run id") for key in ("a", "b")]
     except QueryError as exc:
         return render(request, "gallery/compare.html", {"runs": runs[:200], "error": str(exc)}, status=400)
-    a, b = (runs.filter(pk=pk).first() if pk else None for pk in chosen)
+    a, b = (get_object_or_404(runs, pk=pk) if pk else None for pk in chosen)
     context: dict[str, Any] = {"runs": runs[:200], "a": a, "b": b}
     if a and b:
         if a.dataset_id != b.dataset_id:
