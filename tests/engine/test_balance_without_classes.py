@@ -5,8 +5,13 @@ sample that moves the mix toward the target and above one that moves it away."""
 import numpy as np
 import pytest
 
+from selection_engine import synthetic
 from selection_engine.config import resolve
+from selection_engine.config.documents import ScorerConfig
+from selection_engine.formats.predictions import load_predictions
 from selection_engine.selection import ClassCounts, SelectionData, build_objectives, select
+from selection_engine.sources import LocalSource
+from selection_engine.stages.inputs import prediction_scores
 
 BALANCE = {"input": {"type": "PREDICTIONS", "task": "t", "name": "CLASS_DISTRIBUTION"},
            "strategy": {"type": "BALANCE", "target": {"a": 0.5, "b": 0.5}}}
@@ -48,3 +53,30 @@ def test_only_classless_samples_left_still_fill_the_selection():
     assert result.indices.tolist() == [0, 1, 2]
     assert np.isfinite(result.contributions["BALANCE:t/CLASS_DISTRIBUTION"]).all()
 
+
+
+def test_a_sample_without_classes_does_not_move_an_empty_selection_toward_the_target():
+    # An uneven target: with nothing selected, an "a" moves the mix toward it and a "b" away; a
+    # classless sample (first, so an index tie would favour it) changes nothing and is not picked.
+    config = resolve(selection_config={"n_samples": 1, "strategies": [
+        {**BALANCE, "strategy": {"type": "BALANCE", "target": {"a": 0.9, "b": 0.1}}}]}).selection
+    counts = np.asarray([NONE, B, A], dtype=np.float64)
+    candidates = np.ones(3, dtype=bool)
+    data = SelectionData(n=3, class_counts={"t": ClassCounts(counts, ["a", "b"])})
+    result = select(np.zeros((3, 2), dtype=np.float32), config, build_objectives(config, data, candidates, seed=0),
+                    candidates=candidates)
+    assert result.indices.tolist() == [2]
+    assert result.contributions["BALANCE:t/CLASS_DISTRIBUTION"].tolist() == pytest.approx([1.0])
+
+
+def test_images_without_predictions_have_no_classes(tmp_path):
+    # what BALANCE reads in a run: an image without a prediction file counts no class at all
+    names = synthetic.write_images(tmp_path, 12)
+    synthetic.write_predictions(tmp_path, names, {"t": "classification"}, categories=("a", "b"), coverage=0.5, seed=3)
+    predictions = load_predictions(LocalSource(tmp_path), names)
+    has_file = predictions.task("t", names).has_file
+    assert 0 < has_file.sum() < len(names)
+    _, classes = prediction_scores(predictions, names, ScorerConfig())
+    per_image = classes["t"].counts.sum(axis=1)
+    assert (per_image[~has_file] == 0).all()
+    assert (per_image[has_file] > 0).all()

@@ -10,6 +10,10 @@ import pandas as pd
 
 from selection_engine import pipeline
 from selection_engine.config import resolve
+from selection_engine.formats.embeddings import EmbeddingTable
+from selection_engine.progress import Reporter
+from selection_engine.stages.datapool import Datapool
+from selection_engine.stages.pick import earlier_picks
 from tests.factories import image_folder, write_embeddings_csv, write_image
 
 
@@ -84,3 +88,17 @@ def test_picks_gone_from_the_input_count_for_diversity_but_are_not_selected(tmp_
 
     history = json.loads((shared / "datapools/pool/history.json").read_text())
     assert [h["selected"] for h in history] == [first.selected, second.selected]
+
+
+def test_only_the_gone_picks_are_counted_by_their_stored_embeddings(tmp_path):
+    # each earlier pick counts once: by its row when it is in this input, by its stored embedding
+    # when it is gone (which also decides how long a COLD_START diversity weighs typicality)
+    stored = np.arange(12, dtype=np.float32).reshape(3, 4)
+    pool = Datapool("pool", tmp_path, seen={"a.png", "gone.png", "b.png"}, selected=["a.png", "gone.png", "b.png"],
+                    embeddings=stored)
+    table = EmbeddingTable(["b.png", "c.png", "a.png"], np.ones((3, 4), dtype=np.float32), np.zeros(3, dtype=np.int64))
+    earlier = earlier_picks(table, pool, "", str(tmp_path), Reporter(show_bars=False, stream=io.StringIO()))
+    assert earlier.candidates.tolist() == [False, True, False]
+    assert earlier.preselected.tolist() == [0, 2]
+    np.testing.assert_array_equal(earlier.external, stored[[1]])
+    assert earlier.n_labeled == 3

@@ -67,3 +67,18 @@ def test_a_run_on_near_duplicates_writes_finite_distances(tmp_path):
     assert later.notna().all() and (later >= 0).all()
     removed = pd.read_csv(result.run_dir / "removed_samples.csv")
     assert len(removed) == 1 and removed["distance"].notna().all() and (removed["distance"] >= 0).all()
+
+
+def test_earlier_picks_outside_the_data_leave_their_near_duplicates_pickable():
+    # a datapool's gone picks (external) that are near-duplicates of candidates: the rounded
+    # squared distance may fall below 0, yet every candidate can still be picked
+    x = near_duplicates(seed=3)
+    # one more near-duplicate of each group, outside the data
+    external = x[::COPIES] + np.random.default_rng(1).standard_normal((GROUPS, x.shape[1])) * 1e-6
+    external = (external / np.linalg.norm(external, axis=1, keepdims=True)).astype(np.float32)
+    config = resolve(overrides=["method=coreset", f"stopping_condition.n_samples={len(x) - 1}"]).selection
+    result = select(x, config, build_objectives(config, SelectionData(n=len(x)), np.ones(len(x), dtype=bool), seed=0),
+                    external=external)
+    assert result.stop_reason == "n_samples reached" and len(result.indices) == len(x) - 1
+    assert np.isfinite(result.distance_at_pick).all() and (result.distance_at_pick >= 0).all()
+    assert np.isfinite(result.nearest_distance).all() and (result.nearest_distance >= 0).all()

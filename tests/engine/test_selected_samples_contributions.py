@@ -8,9 +8,11 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from selection_engine import pipeline, synthetic
 from selection_engine.config import resolve
+from selection_engine.selection import ClassCounts, SelectionData, build_objectives, select
 from tests.factories import write_embeddings_csv
 
 STRENGTHS = {
@@ -64,3 +66,19 @@ def test_every_contribution_lies_between_0_and_its_strength(tmp_path):
     compared = pd.Series(al, index=names)[picks["filenames"]].to_numpy()
     np.testing.assert_allclose(picks["contribution/THRESHOLD:al"], compared, rtol=1e-5)
     assert (compared > THRESHOLD).all()
+
+
+@pytest.mark.parametrize("strength", [0.5, 3.0])
+def test_a_balance_contribution_is_its_strength_times_the_term(strength):
+    # BALANCE alone on a 50/50 target: the first pick moves nothing (term 0), the second, of the
+    # other class, evens the mix out (term 1). Its column holds strength x term: 0, then strength.
+    counts = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float64)
+    balance = {"input": {"type": "PREDICTIONS", "task": "t", "name": "CLASS_DISTRIBUTION"},
+               "strategy": {"type": "BALANCE", "target": {"a": 0.5, "b": 0.5}, "strength": strength}}
+    config = resolve(selection_config={"n_samples": 2, "strategies": [balance]}).selection
+    candidates = np.ones(len(counts), dtype=bool)
+    data = SelectionData(n=len(counts), class_counts={"t": ClassCounts(counts, ["a", "b"])})
+    result = select(np.zeros((len(counts), 2), dtype=np.float32), config,
+                    build_objectives(config, data, candidates, seed=0), candidates=candidates)
+    assert result.indices.tolist() == [0, 2]
+    assert result.contributions["BALANCE:t/CLASS_DISTRIBUTION"].tolist() == pytest.approx([0.0, strength])

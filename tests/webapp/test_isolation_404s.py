@@ -81,3 +81,23 @@ def test_a_tag_of_another_users_dataset_under_your_own_dataset_url_is_not_found(
     assert bob_api.delete(f"/api/v1/datasets/{bob_dataset.pk}/tags/{tag.pk}/").status_code == 404
     tag.refresh_from_db()
     assert set(tag.items.values_list("filename", flat=True)) == names and tag.size == len(names)
+
+
+def test_a_tag_of_another_users_dataset_does_not_filter_your_own_run(completed_run, alice, bob, bob_dataset):
+    # Bob's tag id as the tag filter of Alice's run: refused on the gallery page (back to its
+    # first page) and when tagging the view through the API (400), never a view of which of
+    # Alice's images Bob tagged
+    names = sorted(completed_run.samples.values_list("filename", flat=True))[:2]
+    bobs = api_client(bob).post(f"/api/v1/datasets/{bob_dataset.pk}/tags/", {"name": "bob's", "filenames": names}, format="json")
+    assert bobs.status_code == 201
+    other, own = bobs.json()["id"], Tag.objects.get(dataset=completed_run.dataset).pk
+    page, api = logged_in(alice), api_client(alice)
+    gallery, tags = f"/runs/{completed_run.pk}/gallery/", f"/api/v1/datasets/{completed_run.dataset.pk}/tags/"
+    assert page.get(gallery, {"tab": "all", "tag": own}).status_code == 200
+    response = page.get(gallery, {"tab": "all", "tag": other})
+    assert response.status_code == 302 and response["Location"] == gallery
+    body = {"name": "view", "run": completed_run.pk, "filters": {"tab": "all", "tag": own}}
+    assert api.post(tags, body, format="json").status_code == 201
+    response = api.post(tags, {**body, "name": "leak", "filters": {"tab": "all", "tag": other}}, format="json")
+    assert response.status_code == 400 and "filters" in response.json()["errors"]
+    assert not Tag.objects.filter(name="leak").exists()
