@@ -121,15 +121,16 @@ def test_wizard_refuses_invalid_values_and_back_next_keep_the_answers(page, serv
 
     expect(page.locator("#step-method")).to_be_visible()
     strategy_boxes = page.locator("#field-use_diversity, #field-use_scores, #field-balance_classes")
-    expect(strategy_boxes.first).to_be_hidden()  # coral is the default: no strategy choices
+    # no predictions: coreset is the default (no strategy choices), coral cannot be picked
+    expect(page.locator("input[name=method][value=coreset]")).to_be_checked()
+    expect(page.locator("input[name=method][value=coral]")).to_be_disabled()
+    expect(strategy_boxes.first).to_be_hidden()
     page.check("input[name=method][value=strategies]")
     for i in range(3):
         expect(strategy_boxes.nth(i)).to_be_visible()
     page.check("input[name=method][value=coreset]")
     expect(strategy_boxes.first).to_be_hidden()
-    page.click("button[value=next]")
-    expect(page.locator("#step-task")).to_be_visible()
-    page.click("button[value=next]")  # coreset needs no task
+    page.click("button[value=next]")  # coreset needs no task: the task step is skipped
 
     expect(page).to_have_url(re.compile(r"/runs/new/stopping/$"))
     stopping = page.locator("#step-stopping")
@@ -184,14 +185,11 @@ def test_wizard_refuses_invalid_values_and_back_next_keep_the_answers(page, serv
     expect(page.locator("#id_min_distance")).to_have_value("0.5")
     shot(page, "stopping-after-back")
     page.click("button[value=back]")
-    expect(page).to_have_url(re.compile(r"/runs/new/task/$"))
-    page.click("button[value=back]")
     expect(page).to_have_url(re.compile(r"/runs/new/method/$"))
     expect(page.locator("input[name=method][value=coreset]")).to_be_checked()
     shot(page, "method-after-back")
 
     # Next, Next, Next: the same values again, including the step left with Back
-    page.click("button[value=next]")
     page.click("button[value=next]")
     expect(page).to_have_url(re.compile(r"/runs/new/stopping/$"))
     expect(page.locator("#id_n_samples")).to_have_value("25")

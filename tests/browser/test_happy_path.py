@@ -99,7 +99,7 @@ def test_sign_in_upload_wizard_coral_run_gallery(page, server, shot, tmp_path):
     page.click("button[value=queue]")
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     run_id = int(re.search(r"/runs/(\d+)/$", page.url).group(1))
-    expect(page.locator(".messages")).to_contain_text(f"Run {run_id} is queued.")
+    expect(page.locator(".messages")).to_contain_text(f"Run {run_id} submitted.")
     expect(page.locator("h1")).to_contain_text(f"Run {run_id}")
     expect(page.locator("h1")).to_contain_text("Pets")
     expect(page.locator("#state")).to_have_text(re.compile(r"^(queued|running|completed)$"))

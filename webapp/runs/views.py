@@ -112,12 +112,12 @@ def _form_for(step: str, request, answers: dict, data=None):
     if dataset is None:
         return None
     if step == "method":
-        return wizard.MethodStep(data, initial=initial)
+        return wizard.MethodStep(data, initial=initial, dataset=dataset)
     if step == "task":
         return wizard.TaskStep(data, initial=initial, dataset=dataset, required=wizard.needs_task(answers))
     if step == "stopping":
         strategies = answers.get("method", {}).get("method") == "strategies"
-        return wizard.StoppingStep(data, initial=initial, strategies=strategies)
+        return wizard.StoppingStep(data, initial=initial, strategies=strategies, n_images=dataset.image_count)
     if step == "embeddings":
         return wizard.EmbeddingsStep(data, initial=initial, user=request.user)
     if step == "options":
@@ -127,9 +127,28 @@ def _form_for(step: str, request, answers: dict, data=None):
         if review is None:
             documents = wizard.review_configs(answers, dataset, request.user)
             names = ("worker_config", "lightly_config", "selection_config")
-            review = {name: json.dumps(doc, indent=2) for name, doc in zip(names, documents)}
+            review = {name: wizard.document_text(doc) for name, doc in zip(names, documents)}
         return wizard.ReviewStep(data, initial=review)
     raise Http404("No such step")
+
+
+def _render_step(request, form, step: str, answers: dict, dataset, reached=None):
+    steps = wizard.steps_for(answers)
+    context = {
+        "form": form,
+        "step": step,
+        "title": wizard.TITLES[step],
+        "steps": [(s, wizard.TITLES[s], s in answers or s == step if reached is None else reached) for s in steps],
+        "first": step == steps[0],
+        "last": step == "review",
+        "dataset": dataset,
+    }
+    if step == "review":
+        texts = form.data if form.is_bound else form.initial
+        context["summary"] = wizard.summary(texts, dataset.image_count if dataset else None)
+    if step == "method" and dataset is not None and not form.has_predictions:
+        context["coral_unavailable"] = True
+    return render(request, "runs/wizard_step.html", context)
 
 
 @login_required
@@ -138,10 +157,11 @@ def wizard_step(request, step: str):
         raise Http404("No such step")
     state = wizard.WizardState(request.session)
     answers = state.answers()
+    if step not in wizard.steps_for(answers):  # the task step of a method without predictions
+        return redirect(_step_url(wizard.neighbour_step(answers, step, +1)))
     form = _form_for(step, request, answers, request.POST if request.method == "POST" else None)
     if form is None:  # a later step before a dataset was chosen (or after it was deleted)
         return redirect(_step_url("dataset"))
-    index = wizard.STEPS.index(step)
     action = request.POST.get("action", "next")
     if request.method == "POST":
         if action == "back":
@@ -149,7 +169,7 @@ def wizard_step(request, step: str):
                 state.save_review({k: request.POST.get(k, "") for k in ("worker_config", "lightly_config", "selection_config")})
             elif form.is_valid():
                 state.save(step, wizard.storable(form.cleaned_data))
-            return redirect(_step_url(wizard.STEPS[max(index - 1, 0)]))
+            return redirect(_step_url(wizard.neighbour_step(state.answers(), step, -1)))
         if form.is_valid():
             if step == "review":
                 return _review_submit(request, state, form, action)
@@ -157,22 +177,13 @@ def wizard_step(request, step: str):
             if step == "dataset" and form.cleaned_data.get("preset"):
                 preset: Preset = form.cleaned_data["preset"]
                 state.save_review({
-                    "worker_config": json.dumps(preset.worker_config, indent=2),
-                    "lightly_config": json.dumps(preset.lightly_config, indent=2),
-                    "selection_config": json.dumps(preset.selection_config, indent=2),
+                    "worker_config": wizard.document_text(preset.worker_config),
+                    "lightly_config": wizard.document_text(preset.lightly_config),
+                    "selection_config": wizard.document_text(preset.selection_config),
                 })
                 return redirect(_step_url("review"))
-            return redirect(_step_url(wizard.STEPS[index + 1]))
-    return render(request, "runs/wizard_step.html", {
-        "form": form,
-        "step": step,
-        "title": wizard.TITLES[step],
-        "steps": [(s, wizard.TITLES[s], s in answers or s == step) for s in wizard.STEPS],
-        "index": index,
-        "first": index == 0,
-        "last": step == "review",
-        "dataset": _chosen_dataset(request, answers),
-    })
+            return redirect(_step_url(wizard.neighbour_step(state.answers(), step, +1)))
+    return _render_step(request, form, step, answers, _chosen_dataset(request, answers))
 
 
 def _review_submit(request, state: wizard.WizardState, form: wizard.ReviewStep, action: str):
@@ -197,10 +208,6 @@ def _review_submit(request, state: wizard.WizardState, form: wizard.ReviewStep, 
             form.add_error(None, str(exc))
         else:
             state.clear()
-            messages.success(request, f"Run {run.pk} is queued.")
+            messages.success(request, f"Run {run.pk} submitted.")
             return redirect("runs:detail", pk=run.pk)
-    return render(request, "runs/wizard_step.html", {
-        "form": form, "step": "review", "title": wizard.TITLES["review"],
-        "steps": [(s, wizard.TITLES[s], True) for s in wizard.STEPS],
-        "index": len(wizard.STEPS) - 1, "first": False, "last": True, "dataset": dataset,
-    })
+    return _render_step(request, form, "review", state.answers(), dataset, reached=True)
