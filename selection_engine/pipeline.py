@@ -22,7 +22,7 @@ import numpy as np
 from .config import RunConfig
 from .config.paths import path_of
 from .config.tasks import check_task_inputs
-from .errors import ConfigError, InputError, WinnowError
+from .errors import Canceled, ConfigError, InputError, WinnowError
 from .fileio import atomic_write
 from .progress import LogStream, ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_report
@@ -67,7 +67,7 @@ def run(
         try:
             return _run(config, source, run_dir, reporter)
         except WinnowError as exc:
-            reporter.log(f"Failed: {exc}")
+            reporter.log(f"Canceled: {exc}." if isinstance(exc, Canceled) else f"Failed: {exc}")
             run_dir.mark_failed(str(exc))
             raise
         except Exception as exc:
@@ -96,11 +96,13 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     files_seen = len(samples.filenames)
     measured: dict[str, Measures] = {}  # computed metadata, taken during the corruptness check
     if source is not None and worker.enable_corruptness_check:
-        reporter.set_stage("corruptness", "Checking for corrupt images (disable with enable_corruptness_check=False).")
+        reporter.set_stage("corruptness", "Checking for corrupt images.")
+        reporter.log("(enable_corruptness_check=False skips this check.)")
         with timer.stage("corruptness"):
             measured = remove_corrupt(source, samples, reporter)
     if worker.remove_exact_duplicates:
-        reporter.set_stage("duplicates", "Removing exact duplicates (disable with remove_exact_duplicates=False).")
+        reporter.set_stage("duplicates", "Looking for exact duplicates.")
+        reporter.log("(remove_exact_duplicates=False skips this step.)")
         with timer.stage("duplicates"):
             remove_duplicates(source, samples, reporter)
     if not samples.filenames:
@@ -120,7 +122,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         data = SelectionData(n=len(table), scores=scores, class_counts=class_counts)
     if source is not None:
         assert loaded.user_metadata is not None, "the load stage reads a datasource's metadata"
-        reporter.set_stage("metadata", "Computing image metadata (sharpness, snr, size).")
+        reporter.set_stage("metadata", "Measuring each image's sharpness, noise and size.")
         with timer.stage("metadata"):
             data.metadata, data.metadata_kinds = metadata_table(
                 source, table.filenames, measured, loaded.user_metadata, loaded.metadata_fields, run_dir, reporter

@@ -218,6 +218,6 @@ def embed_images(
 
     with threads_per_lane(lanes):
         chunks = list(reporter.track(results, math.ceil(len(filenames) / batch_size),
-                                     "Compute efficiency: 0.00", lambda: f"Compute efficiency: {efficiency():.2f}"))
+                                     "Embedding images", lambda: f"Embedding images (model busy {efficiency():.0%} of the time)"))
     embeddings = np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
     return embeddings.astype(np.float32), efficiency()

@@ -141,8 +141,8 @@ def train_simclr(
     for epoch in range(config.trainer.max_epochs):
         total, batches = 0.0, 0
         # The postfix reads this epoch's running total and batches while the epoch runs: late binding is the point.
-        postfix = lambda: f"Epoch {epoch}: loss {total / max(batches, 1):.3f}"  # noqa: B023, E731
-        bar = reporter.track(loader, len(loader), f"Epoch {epoch}", postfix)
+        postfix = lambda: f"Training epoch {epoch + 1} of {config.trainer.max_epochs} (loss {total / max(batches, 1):.3f})"  # noqa: B023, E731
+        bar = reporter.track(loader, len(loader), f"Training epoch {epoch + 1} of {config.trainer.max_epochs}", postfix)
         for view0, view1, indices, reasons in bar:
             readable = [i for i, reason in enumerate(reasons) if not reason]
             if len(readable) < len(reasons):
