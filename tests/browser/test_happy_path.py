@@ -115,7 +115,7 @@ def test_sign_in_upload_wizard_coral_run_gallery(page, server, shot, tmp_path):
         status = page.request.get(f"/runs/{run_id}/status.json").json()
         pytest.fail(f"run {run_id} ended {status['state']!r}: {status['error']}\n--- log ---\n{status['log_tail'][-3000:]}")
     gallery_link = page.locator("a.button:has-text('Gallery')")
-    expect(page.locator("#selected-count")).to_have_text(f"{N_SAMPLES} images selected.", timeout=30_000)
+    expect(page.locator("#selected-count")).to_have_text(f"{N_SAMPLES} of {N_IMAGES} candidates selected.", timeout=30_000)
     expect(page.locator("#error")).to_be_hidden()
     expect(page.locator("#artifacts")).to_be_visible()
     expect(page.locator("#cancel")).to_have_count(0)

@@ -32,7 +32,7 @@ def test_a_completed_run_has_its_selection_scores_and_log(completed_run, images)
 def test_the_run_page_status_and_artifacts(alice_client, completed_run):
     run = completed_run
     page = alice_client.get(f"/runs/{run.pk}/").content.decode()
-    assert "completed" in page and "6 images selected." in page and "report.pdf" in page
+    assert "completed" in page and "<strong>6</strong> of 24 candidates selected." in page and "report.pdf" in page
     status = alice_client.get(f"/runs/{run.pk}/status.json").json()
     assert status["state"] == "completed" and status["finished"] and status["fraction"] == 1.0
     assert status["n_selected"] == 6 and "Done!" in status["log_tail"]

@@ -81,14 +81,18 @@ class BackgroundJob(models.Model):
 
 
 def status(job: BackgroundJob) -> dict:
-    """The live state a job's page shows and polls as JSON."""
+    """The live state a job's page shows and polls as JSON. ``fraction``: of the current stage;
+    ``overall``: of the whole job (a job with stages sets it across them, ``progress.run_status``);
+    ``stage_label``: the stage as the page names it."""
     return {
         "id": job.pk,
         "state": job.state,
         "stage": job.stage,
+        "stage_label": job.stage,
         "done": job.progress_done,
         "total": job.progress_total,
         "fraction": round(job.fraction_done, 4),
+        "overall": round(job.fraction_done, 4),
         "message": job.progress_message,
         "error": job.error,
         "duration_s": round(job.duration_s, 1) if job.duration_s is not None else None,

@@ -5,6 +5,9 @@ Writes are throttled (one UPDATE per ``interval`` seconds, or at a stage change)
 million images does not hammer the database. A heartbeat thread keeps ``heartbeat_at`` fresh
 during long steps without progress calls, so only a dead worker looks stale. Each write also
 reads ``cancel_requested``; when set, the next progress call raises the engine's ``Canceled``.
+
+The page's side: :func:`run_status` turns the engine's stage and per-stage counts into one
+overall fraction across the stages this run goes through, and the stage's name in words.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from selection_engine.errors import Canceled
+from selection_engine.config import resolve
+from selection_engine.errors import Canceled, WinnowError
 
+from . import jobs
 from .jobs import BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -98,3 +103,77 @@ class _LogStream:
 
     def flush(self) -> None:
         pass
+
+
+# -- the page's side: one bar across the stages ------------------------------------------------
+
+#: The engine's stages in the order it runs them: (name, what the page says, rough share of a
+#: run's time). The shares only shape the overall bar; a stage the run skips counts for nothing.
+STAGES: tuple[tuple[str, str, float], ...] = (
+    ("load", "Reading the image list and predictions", 1),
+    ("corruptness", "Checking for corrupt images", 2),
+    ("duplicates", "Looking for exact duplicates", 1),
+    ("training", "Training the model on your images", 8),
+    ("embeddings", "Computing image embeddings", 4),
+    ("scores", "Scoring the predictions", 1),
+    ("metadata", "Measuring sharpness, noise and size", 2),
+    ("selection", "Selecting images", 1),
+    ("outputs", "Writing the selection", 1),
+    ("dump", "Copying the selected images", 1),
+    ("report", "Writing the report", 2),
+)
+#: What the page says before the first stage and after the last.
+STATE_WORDS = {"queued": "Waiting for a worker", "starting": "Starting", "done": "Done"}
+
+
+def planned_stages(run: Any) -> list[str]:
+    """The stages ``run`` goes through, read from its documents as the engine resolves them
+    (all of them when they no longer resolve)."""
+    try:
+        worker = resolve(run.worker_config, run.lightly_config, run.selection_config).worker
+    except (WinnowError, TypeError, ValueError):
+        return [name for name, _label, _share in STAGES]
+    skipped = {  # a web run always reads its dataset's images, so the checks and metadata run on them
+        "corruptness": not worker.enable_corruptness_check,
+        "duplicates": not worker.remove_exact_duplicates,
+        "training": not worker.enable_training,
+        "dump": not worker.dump_dataset,
+    }
+    return [name for name, _label, _share in STAGES if not skipped.get(name, False)]
+
+
+def overall_fraction(stage: str, done: int, total: int, planned: list[str]) -> float:
+    """How far a run at ``stage`` (``done`` of ``total`` in it) is across the ``planned`` stages, in [0, 1]."""
+    shares = {name: share for name, _label, share in STAGES}
+    if stage == "done":
+        return 1.0
+    if stage not in shares:  # queued, starting
+        return 0.0
+    order = [name for name, _label, _share in STAGES]
+    position = order.index(stage)
+    weight = sum(shares[name] for name in planned) + (0 if stage in planned else shares[stage])
+    before = sum(shares[name] for name in planned if order.index(name) < position)
+    within = min(done / total, 1.0) if total > 0 else 0.0
+    return round(min((before + shares[stage] * within) / weight, 1.0), 4)
+
+
+def stage_words(stage: str, state: str) -> str:
+    """The stage as the run page names it (where a failed or canceled run stopped)."""
+    if state == "queued":
+        return STATE_WORDS["queued"]
+    labels = {name: label for name, label, _share in STAGES}
+    words = labels.get(stage) or STATE_WORDS.get(stage) or stage
+    return f"Stopped at: {words}" if state in ("failed", "canceled") and words else words
+
+
+def run_status(run: Any) -> dict:
+    """The live state the run page shows and polls (``jobs.status``), with ``overall`` (one
+    fraction across the run's stages), ``stage_label`` (the stage in words) and ``n_selected``."""
+    status = jobs.status(run)
+    if run.state == run.COMPLETED:
+        overall = 1.0
+    elif run.state == run.QUEUED:
+        overall = 0.0
+    else:
+        overall = overall_fraction(run.stage, run.progress_done, run.progress_total, planned_stages(run))
+    return {**status, "overall": overall, "stage_label": stage_words(run.stage, run.state), "n_selected": run.n_selected}

@@ -8,11 +8,14 @@ picked, rank, reasons), ``data/scores.csv``, ``data/classes.csv``, ``data/metada
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.db.models import Avg, Count, Q
 from sklearn.decomposition import PCA
 
 from selection_engine.config.tasks import task_of_column
@@ -132,3 +135,67 @@ def nearest_neighbours(run: Run, sample: RunSample, k: int = 8) -> list[tuple[in
     nearest = np.argpartition(distances, k)[:k]
     nearest = nearest[np.argsort(distances[nearest])]
     return [(int(i), float(distances[i])) for i in nearest]
+
+
+# -- the run page's headline ----------------------------------------------------------------------
+
+@dataclass
+class ClassShare:
+    name: str
+    before: float  # share of the objects of this class among all candidates, in [0, 1]
+    after: float  # ... among the selected ones
+
+
+@dataclass
+class Headline:
+    """What a completed run did, in the numbers its page leads with."""
+
+    selected: int
+    candidates: int
+    #: The run's primary score ("task/score"), "" when it has none; the means are over the
+    #: samples that have it (None when none has).
+    score_name: str = ""
+    mean_selected: float | None = None
+    mean_all: float | None = None
+    #: The class mix of ``class_task`` before (all candidates) and after (the selection).
+    class_task: str = ""
+    classes: list[ClassShare] = field(default_factory=list)
+
+
+def report_of(run: Run) -> dict:
+    """The run's report.json ({} when the run wrote none or it cannot be read)."""
+    path = run.directory / "report.json" if run.directory else None
+    try:
+        return json.loads(path.read_text()) if path is not None and path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def headline(run: Run) -> Headline | None:
+    """The headline of a completed run (None for any other): selected of candidates and the
+    means of its primary score from its samples, the class mix from report.json."""
+    if run.state != Run.COMPLETED:
+        return None
+    scored = ~Q(score=RunSample.NO_SCORE)
+    numbers = run.samples.aggregate(
+        n_total=Count("id"), n_selected=Count("id", filter=Q(selected=True)),
+        mean_all=Avg("score", filter=scored), mean_selected=Avg("score", filter=scored & Q(selected=True)),
+    )
+    report = report_of(run)
+    job = report.get("job") or {}
+    made = Headline(
+        selected=run.n_selected if run.n_selected is not None else numbers["n_selected"],
+        candidates=int(job.get("candidates") or numbers["n_total"]),
+        score_name=run.primary_score,
+    )
+    if run.primary_score:
+        made.mean_all, made.mean_selected = numbers["mean_all"], numbers["mean_selected"]
+    mixes = (report.get("statistics") or {}).get("classes") or {}
+    task = task_of_column(run.primary_score)
+    task = task if task in mixes else next(iter(mixes), "")
+    if task:
+        mix = mixes[task]
+        made.class_task = task
+        made.classes = [ClassShare(name, before, after)
+                        for name, before, after in zip(mix["classes"], mix["share_before"], mix["share_after"])]
+    return made

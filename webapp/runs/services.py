@@ -160,7 +160,10 @@ def save_preset(
 
 
 def rerun(run: Run) -> Run:
-    """A new run of the same dataset with the same submitted documents."""
+    """A new run of the same dataset with the same submitted documents; only of a finished run
+    (completed, failed or canceled): a ConfigError keyed ``state`` otherwise."""
+    if not run.is_finished:
+        raise ConfigError("state", f"run {run.pk} is still {run.state}: re-run it once it has finished, or cancel it first")
     return schedule_run(
         run.owner, run.dataset, worker_config=run.worker_config, lightly_config=run.lightly_config,
         selection_config=run.selection_config, rerun_of=run,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,38 +14,38 @@ from selection_engine.errors import ConfigError
 
 from ..datasets.selectors import dataset_of, datasets_of
 from ..validation import QueryError, id_param
-from . import jobs, selectors, services, wizard
+from . import jobs, progress, results, selectors, services, wizard
 from .artifacts import artifact_response, artifacts_of
-from .models import Preset, Run
+from .models import Preset
 
 
 @login_required
 def run_list(request):
-    return render(request, "runs/list.html", {"runs": selectors.runs_of(request.user)[:200]})
-
-
-def _status(run: Run) -> dict:
-    return {**jobs.status(run), "n_selected": run.n_selected}
+    runs = [(run, progress.stage_words(run.stage, run.state)) for run in selectors.runs_of(request.user)[:200]]
+    return render(request, "runs/list.html", {"runs": runs})
 
 
 @login_required
 def run_detail(request, pk: int):
     run = selectors.run_of(request.user, pk)
+    artifacts = artifacts_of(run) if run.is_finished else []
     return render(request, "runs/detail.html", {
         "run": run,
-        "status": _status(run),
-        "artifacts": artifacts_of(run) if run.is_finished else [],
+        "status": progress.run_status(run),
+        "headline": results.headline(run),
+        "artifacts": artifacts,
+        "has_report_pdf": any(name == "report.pdf" for name, _size in artifacts),
         "configs": {
-            "worker_config": json.dumps(run.worker_config, indent=2),
-            "lightly_config": json.dumps(run.lightly_config, indent=2),
-            "selection_config": json.dumps(run.selection_config, indent=2),
+            "worker_config": wizard.document_text(run.worker_config),
+            "lightly_config": wizard.document_text(run.lightly_config),
+            "selection_config": wizard.document_text(run.selection_config) or "(none: the worker config's method decides)",
         },
     })
 
 
 @login_required
 def run_status(request, pk: int):
-    return JsonResponse(_status(selectors.run_of(request.user, pk)))
+    return JsonResponse(progress.run_status(selectors.run_of(request.user, pk)))
 
 
 @login_required
@@ -66,7 +64,7 @@ def run_rerun(request, pk: int):
     except ConfigError as exc:
         messages.error(request, f"Cannot re-run: {exc}")
         return redirect("runs:detail", pk=pk)
-    messages.success(request, f"Queued run {new.pk} with the configs of run {run.pk}.")
+    messages.success(request, f"Run {new.pk} submitted with the configs of run {run.pk}.")
     return redirect("runs:detail", pk=new.pk)
 
 
