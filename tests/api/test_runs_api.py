@@ -1,5 +1,5 @@
 """Runs through the API: schedule with the worker's config dicts (validated by the engine, 400
-naming the key), state and progress, cancel, re-run; other users' runs are 404."""
+naming the key), state and progress, cancel, re-run (of finished runs only); other users' runs are 404."""
 
 import pytest
 
@@ -69,6 +69,15 @@ def test_cancel_and_rerun(alice_api, dataset):
     assert "already canceled" in alice_api.post(f"/api/v1/runs/{run['id']}/cancel/").json()["detail"]
     again = alice_api.post(f"/api/v1/runs/{run['id']}/rerun/")
     assert again.status_code == 201 and again.json()["rerun_of"] == run["id"] and again.json()["state"] == "queued"
+
+
+def test_a_run_that_has_not_finished_is_not_rerun(alice_api, dataset):
+    run = alice_api.post("/api/v1/runs/", {"dataset": dataset.pk, "worker_config": CORAL}, format="json").json()
+    response = alice_api.post(f"/api/v1/runs/{run['id']}/rerun/")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "state": f"run {run['id']} is still queued: re-run it once it has finished, or cancel it first"}
+    assert Run.objects.count() == 1
 
 
 def test_bad_list_filters_are_400(alice_api, dataset):
