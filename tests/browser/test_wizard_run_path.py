@@ -49,10 +49,11 @@ def wide(page):
     return page
 
 
-def watch_run(page) -> list[tuple[str, str, float]]:
+def watch_run(page, on_running=None) -> list[tuple[str, str, float]]:
     """Watch the run page until the run finishes (it reloads itself then); every (stage,
-    message, bar width in %) it showed, from the first look on."""
-    seen = []
+    message, bar width in %) it showed, from the first look on. ``on_running(page)`` is called
+    once, at the first stage of the engine's seen."""
+    seen: list[tuple[str, str, float]] = []
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
@@ -65,6 +66,9 @@ def watch_run(page) -> list[tuple[str, str, float]]:
             continue
         if not seen or seen[-1] != (stage, message, width):
             seen.append((stage, message, width))
+            if on_running is not None and stage not in ("Waiting for a worker", "Starting"):
+                on_running(page)
+                on_running = None
         time.sleep(0.25)
     else:
         pytest.fail(f"the run did not finish within {RUN_TIMEOUT_S} s; last seen: {seen[-3:]}")
@@ -91,7 +95,7 @@ def finish_run(page, shot, name: str) -> int:
     expect(page.locator("#rerun")).to_have_count(0)  # not finished: no Re-run
     expect(page.locator("#cancel")).to_be_visible()
     shot(page, f"{name}-run-started")
-    check_progress(watch_run(page))
+    check_progress(watch_run(page, lambda page: shot(page, f"{name}-run-running")))
     state = page.locator("#state").inner_text().strip()
     if state != "completed":
         status = page.request.get(f"/runs/{run_id}/status.json").json()
