@@ -175,6 +175,11 @@ def test_the_summary_follows_edited_documents_and_names_what_is_wrong(alice_clie
         "selection_config": "", "action": "preset"})  # no preset name: the page comes back with the edits
     assert summary_of(response.content.decode()).startswith(
         "Coreset · As many as it takes until every image lies within 0.4 of a selected one · no predictions used")
+    docs["worker_config"]["stopping_condition"] = {"n_samples": N_IMAGES + 6}  # edited past the stopping step's check
+    response = alice_client.post("/runs/new/review/", {
+        "worker_config": json.dumps(docs["worker_config"]), "lightly_config": "{}", "action": "preset"})
+    assert summary_of(response.content.decode()).startswith(
+        f"Coreset · {N_IMAGES + 6} of {N_IMAGES} images (more than it holds: every candidate would be selected) ·")
     docs["worker_config"]["stoping_condition"] = {}
     response = alice_client.post("/runs/new/review/", {
         "worker_config": json.dumps(docs["worker_config"]), "lightly_config": "{}", "action": "preset"})

@@ -27,6 +27,7 @@ from selection_engine.config.documents import (
 from selection_engine.config.tasks import check_score
 from selection_engine.errors import ConfigError, InputError, WinnowError
 from selection_engine.formats.jsondoc import parse_json
+from selection_engine.selection.select import target_count
 
 from ..datasets.models import Dataset
 from ..datasets.selectors import datasets_of
@@ -450,8 +451,10 @@ def summary(texts: dict[str, str], n_images: int | None) -> str:
     of = f" of {n_images} images" if n_images is not None else " images"
     if selection.n_samples not in (None, -1):
         amount = f"{selection.n_samples}{of}"
+        if n_images is not None and selection.n_samples > n_images:
+            amount += " (more than it holds: every candidate would be selected)"
     elif selection.proportion_samples is not None:
-        about = f" (about {round(selection.proportion_samples * n_images)})" if n_images is not None else ""
+        about = f" (about {target_count(selection, n_images)})" if n_images is not None else ""
         amount = f"{selection.proportion_samples:.0%}{of}{about}"
     else:
         amount = ""
