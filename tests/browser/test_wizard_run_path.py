@@ -105,12 +105,11 @@ def finish_run(page, shot, name: str) -> int:
 
 def check_headline(page, run_id: int, n_selected: int) -> None:
     expect(page.locator("#selected-count")).to_have_text(f"{n_selected} of {N_IMAGES} candidates selected.")
-    links = page.locator("#result-links a")
-    expect(links).to_have_text(["Gallery", "Plots", "Compare", "report.pdf"])
-    hrefs = links.evaluate_all("as => as.map(a => a.getAttribute('href'))")
-    assert hrefs == [f"/runs/{run_id}/gallery/", f"/runs/{run_id}/plots/", f"/runs/compare/?a={run_id}",
-                     f"/runs/{run_id}/artifacts/report.pdf"]
-    for href in hrefs:
+    links = page.locator("#result-links > a")  # first in the row; the selection's export links follow
+    hrefs = dict(links.evaluate_all("as => as.map(a => [a.textContent.trim(), a.getAttribute('href')])")[:4])
+    assert hrefs == {"Gallery": f"/runs/{run_id}/gallery/", "Plots": f"/runs/{run_id}/plots/",
+                     "Compare": f"/runs/compare/?a={run_id}", "report.pdf": f"/runs/{run_id}/artifacts/report.pdf"}
+    for href in hrefs.values():
         assert page.request.get(href).status == 200, href
     expect(page.locator("#stage")).to_have_text("Done")
     assert page.locator("#bar").evaluate("bar => bar.style.width") == "100%"
