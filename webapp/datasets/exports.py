@@ -58,23 +58,30 @@ class ExportFormat:
     label: str  #: the link's text on the pages
     suffix: str  #: of the downloaded file's name
     content_type: str
-    description: str  #: for the API's documentation
+    description: str  #: for the API's documentation and the links' tooltips
+    for_labeling: bool  #: a labeling tool's format (the pages list these first), else a list of filenames
 
 
+#: Every format by its ``file_format`` name, in the pages' order: labeling tools first.
 FORMATS: dict[str, ExportFormat] = {
-    "csv": ExportFormat("CSV", ".csv", "text/csv; charset=utf-8", "one column `filenames`, with a header"),
-    "json": ExportFormat("JSON", ".json", "application/json; charset=utf-8", "{tag or run, dataset, size, filenames}"),
-    "txt": ExportFormat("list", ".txt", "text/plain; charset=utf-8", "one filename per line"),
     "labelstudio": ExportFormat(
         "Label Studio", ".labelstudio.json", "application/json; charset=utf-8",
         "Label Studio tasks: [{data: {image, filename, selected, rank, score, scores}, meta}]; image is s3://bucket/key "
         "for an S3 datasource, /data/local-files/?d=<path relative to the dataset folder> for a local one",
+        for_labeling=True,
     ),
     "coco": ExportFormat(
         "COCO", ".coco.json", "application/json; charset=utf-8",
         "COCO-style {info, images: [{id, file_name, width, height}], annotations: [], categories}",
+        for_labeling=True,
     ),
-    "zip": ExportFormat("images (zip)", ".zip", "application/zip", "the image files, streamed as a zip archive"),
+    "zip": ExportFormat("images (zip)", ".zip", "application/zip", "the image files, streamed as a zip archive",
+                        for_labeling=True),
+    "csv": ExportFormat("CSV", ".csv", "text/csv; charset=utf-8", "one column `filenames`, with a header",
+                        for_labeling=False),
+    "json": ExportFormat("JSON", ".json", "application/json; charset=utf-8", "{tag or run, dataset, size, filenames}",
+                         for_labeling=False),
+    "txt": ExportFormat("list", ".txt", "text/plain; charset=utf-8", "one filename per line", for_labeling=False),
 }
 #: The file listing what a zip export could not read.
 MISSING_LIST = "winnow-missing-files.txt"
