@@ -98,6 +98,18 @@ def test_the_gallery_links_the_selection_exports(alice_client, completed_run):
     assert f'href="/datasets/{completed_run.dataset.pk}/tags/{tag.pk}/export.labelstudio"' in dataset_page
 
 
+def test_a_zip_streams_in_pieces_of_bounded_size_whatever_the_files(tmp_path):
+    from selection_engine.sources import LocalSource
+
+    big = tmp_path / "big.jpg"
+    big.write_bytes(bytes(range(256)) * (3 * exports.CHUNK // 256 + 1))  # over three chunks
+    (tmp_path / "small.png").write_bytes(b"png")
+    pieces = list(exports.zip_stream(LocalSource(tmp_path), ["big.jpg", "small.png"]))
+    assert len(pieces) >= 4 and max(len(p) for p in pieces) <= exports.CHUNK + 1024  # never the whole archive at once
+    with zipfile.ZipFile(io.BytesIO(b"".join(pieces))) as archive:
+        assert archive.read("big.jpg") == big.read_bytes() and archive.read("small.png") == b"png"
+
+
 def test_a_zip_lists_the_files_it_could_not_read(alice_client, completed_run, images):
     folder, names = images
     tag = create_tag(completed_run.dataset, "with-a-gone-file", [names[0], "cats/gone.png"])
