@@ -16,6 +16,8 @@ code with the same config dicts::
     )
     client.wait_for_run(run_id)
     selection = client.download_selection(run_id)   # [{"filenames": ..., "rank": ..., <scores>}, ...]
+    tasks = client.export_selection(run_id, "labelstudio")            # Label Studio tasks JSON (text)
+    client.export_selection(run_id, "zip", path="selected.zip")       # the selected images, streamed
 
 Every failed call raises an :class:`ApiError` (or a subclass) carrying the server's message and,
 for bad input, ``errors``: the problem per field or dotted config key.
