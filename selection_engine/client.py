@@ -16,6 +16,8 @@ code with the same config dicts::
     )
     client.wait_for_run(run_id)
     selection = client.download_selection(run_id)   # [{"filenames": ..., "rank": ..., <scores>}, ...]
+    tasks = client.export_selection(run_id, "labelstudio")            # Label Studio tasks JSON (text)
+    client.export_selection(run_id, "zip", path="selected.zip")       # the selected images, streamed
 
 Every failed call raises an :class:`ApiError` (or a subclass) carrying the server's message and,
 for bad input, ``errors``: the problem per field or dotted config key.
@@ -27,7 +29,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 from urllib.parse import quote
 
 import requests
@@ -316,12 +318,41 @@ class WinnowClient:
             body["filters"] = {k: str(v) for k, v in (filters or {}).items()}
         return self._object("POST", f"datasets/{int(dataset_id)}/tags/", json=body)
 
-    def export_tag(self, dataset_id: int, tag_id: int, file_format: str = "txt") -> str:
-        """The tag's filenames as ``csv``, ``json`` or ``txt`` (one per line) text."""
-        response = self._request(
-            "GET", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/export/", params={"file_format": file_format}
-        )
-        return response.text
+    @overload
+    def export_tag(self, dataset_id: int, tag_id: int, file_format: str = "txt", *, path: None = None) -> str: ...
+
+    @overload
+    def export_tag(self, dataset_id: int, tag_id: int, file_format: str = "txt", *,
+                   path: str | os.PathLike[str]) -> Path: ...
+
+    def export_tag(self, dataset_id: int, tag_id: int, file_format: str = "txt", *,
+                   path: str | os.PathLike[str] | None = None) -> str | Path:
+        """The tag's export as ``file_format``: its filenames as ``csv``, ``json`` or ``txt`` (one
+        per line), a Label Studio tasks file (``labelstudio``), a COCO images list (``coco``), or
+        the images themselves (``zip``, which needs ``path``). The text, or, given ``path``,
+        written there (streamed) and the path returned. A format the server does not know is a
+        :class:`BadRequest` naming ``file_format``."""
+        return self._export(f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/export/", file_format, path)
+
+    @overload
+    def export_selection(self, run_id: int, file_format: str, *, path: None = None) -> str: ...
+
+    @overload
+    def export_selection(self, run_id: int, file_format: str, *, path: str | os.PathLike[str]) -> Path: ...
+
+    def export_selection(self, run_id: int, file_format: str, *,
+                         path: str | os.PathLike[str] | None = None) -> str | Path:
+        """A completed run's selection, by rank, in ``file_format`` (the formats of :meth:`export_tag`),
+        e.g. ``client.export_selection(run_id, "labelstudio")`` or
+        ``client.export_selection(run_id, "zip", path="selected.zip")``."""
+        return self._export(f"runs/{int(run_id)}/selection/export/", file_format, path)
+
+    def _export(self, api_path: str, file_format: str, path: str | os.PathLike[str] | None) -> str | Path:
+        if path is None and file_format == "zip":
+            raise ValueError("file_format zip: give path= to write the archive to")
+        response = self._request("GET", api_path, params={"file_format": file_format}, stream=path is not None,
+                                 headers={"Accept": "*/*"})
+        return response.text if path is None else self._save(response, path)
 
     def delete_tag(self, dataset_id: int, tag_id: int) -> None:
         self._request("DELETE", f"datasets/{int(dataset_id)}/tags/{int(tag_id)}/")
@@ -335,14 +366,19 @@ class WinnowClient:
         or, given ``path``, written there (streamed) and the path returned."""
         response = self._request("GET", f"runs/{int(run_id)}/artifacts/{quote(name.lstrip('/'))}", stream=True,
                                  headers={"Accept": "*/*"})
-        with response:
-            if path is None:
+        if path is None:
+            with response:
                 return response.content
-            target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".part")
-            with open(partial, "wb") as handle:
-                for chunk in response.iter_content(1 << 20):
-                    handle.write(chunk)
-            partial.replace(target)
-            return target
+        return self._save(response, path)
+
+    @staticmethod
+    def _save(response: requests.Response, path: str | os.PathLike[str]) -> Path:
+        """The response's body written to ``path`` as it arrives (complete, or not there at all)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        with response, open(partial, "wb") as handle:
+            for chunk in response.iter_content(1 << 20):
+                handle.write(chunk)
+        partial.replace(target)
+        return target

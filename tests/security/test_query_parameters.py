@@ -196,6 +196,7 @@ def test_the_tag_export_format_and_thumbnail_size_are_checked(alice_api, alice_c
     tag = Tag.objects.get(dataset=dataset)
     for value in (NUL, "csv\x00", LONG):
         api_refuses(alice_api, f"/api/v1/datasets/{dataset.pk}/tags/{tag.pk}/export/", {"file_format": value}, "file_format")
+        api_refuses(alice_api, f"/api/v1/runs/{completed_run.pk}/selection/export/", {"file_format": value}, "file_format")
     name = completed_run.samples.first().filename
     for value in BAD_IDS:
         response = alice_client.get(f"/datasets/{dataset.pk}/thumbnail/", {"name": name, "size": value})

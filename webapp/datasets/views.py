@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from selection_engine.errors import WinnowError
 
 from ..validation import QueryError, id_param
-from . import services, tags
+from . import exports, services
 from .forms import DatasetForm, UploadForm
 from .models import Tag
 from .selectors import dataset_of, datasets_of
@@ -118,12 +118,22 @@ def dataset_upload(request, pk: int):
 # -- tags ----------------------------------------------------------------------------------
 
 
+def export_download(request, images: exports.ImageSet, fmt: str, back: str):
+    """The export of ``images`` as ``fmt`` (an unknown format is no page: 404); a zip whose
+    datasource cannot be opened goes back to ``back`` saying why."""
+    if fmt not in exports.FORMATS:
+        raise Http404("Unknown export format")
+    try:
+        return exports.export_response(images, fmt)
+    except WinnowError as exc:
+        messages.error(request, f"Cannot read the images of {images.dataset.name}: {exc}")
+        return redirect(back)
+
+
 @login_required
 def tag_export(request, pk: int, tag: int, fmt: str):
     found = get_object_or_404(Tag, pk=tag, dataset=dataset_of(request.user, pk))
-    if fmt not in tags.EXPORT_FORMATS:
-        raise Http404("Unknown export format")
-    return tags.export_response(found, fmt)
+    return export_download(request, exports.of_tag(found), fmt, reverse("datasets:detail", kwargs={"pk": pk}) + "#tags")
 
 
 @login_required

@@ -108,13 +108,13 @@ def _check_tasks(config: RunConfig, dataset: Dataset) -> None:
 def write_labeled_file(user: User, tag: Tag) -> str:
     """Write ``tag``'s filenames (the plain-list export: one per line) to ``labeled/tag-<pk>.txt``
     in the user's folder; its path relative to that folder, for ``labeled_filenames_file``."""
-    from ..datasets.tags import export
+    from ..datasets import exports
 
     if tag.dataset.owner_id != user.pk:
         raise PermissionError("not your tag")
     relative = datadir.labeled_file(tag.pk)
     with atomic_write(datadir.user_dir(user.pk) / relative) as handle:
-        handle.write(export(tag, "txt"))
+        handle.write(exports.render(exports.of_tag(tag), "txt"))
     return relative
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import export_views, views
 
 app_name = "runs"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.run_cancel, name="cancel"),
     path("<int:pk>/rerun/", views.run_rerun, name="rerun"),
     path("<int:pk>/artifacts/<path:name>", views.run_artifact, name="artifact"),
+    path("<int:pk>/selection/export.<str:fmt>", export_views.selection_export, name="selection_export"),
 ]

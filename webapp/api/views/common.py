@@ -1,17 +1,22 @@
 """What every API view shares: ids from URLs, paging, downloads' content negotiation, the
-caller's identity, and the JSON 404 for unknown paths."""
+exports of a tag or a run's selection, the caller's identity, and the JSON 404 for unknown paths."""
 
 from __future__ import annotations
 
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ...validation import MAX_ID
+from selection_engine.errors import WinnowError
+
+from ...datasets import exports
+from ...validation import MAX_ID, text_param
 from .. import serializers as s
 
 MAX_PAGE_SIZE = 1000
@@ -36,6 +41,36 @@ def object_id(value) -> int:
     if not 0 < pk <= MAX_ID:
         raise NotFound("Not found.")
     return pk
+
+
+#: The ``file_format`` of an export (a tag's, a run's selection's), documented from the formats' home.
+FILE_FORMAT = OpenApiParameter(
+    "file_format", OpenApiTypes.STR, enum=list(exports.FORMATS),
+    description="default json. " + "; ".join(f"{key}: {spec.description}" for key, spec in exports.FORMATS.items()),
+)
+EXPORT_RESPONSES = {
+    (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="the export, as a file download"),
+    409: OpenApiResponse(
+        s.ErrorSerializer, description="zip only: the dataset's images cannot be read now (the reason is in `detail`)",
+    ),
+}
+
+
+class DatasourceUnavailable(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The dataset's images cannot be read."
+
+
+def export_download(request, images: exports.ImageSet):
+    """``images`` in the request's ``file_format`` (default json); a 400 naming it when it is
+    not a format, a 409 when a zip cannot open the datasource."""
+    fmt = text_param(request.query_params, "file_format") or "json"
+    if fmt not in exports.FORMATS:
+        raise ValidationError({"file_format": f"must be one of {exports.format_choices()}"})
+    try:
+        return exports.export_response(images, fmt)
+    except WinnowError as exc:
+        raise DatasourceUnavailable(f"Cannot read the images of {images.dataset.name}: {exc}") from None
 
 
 class Pagination(LimitOffsetPagination):

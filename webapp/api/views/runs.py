@@ -1,4 +1,4 @@
-"""Runs and their results: /api/v1/runs/, a run's selection, samples and artifacts."""
+"""Runs and their results: /api/v1/runs/, a run's selection (and its exports), samples and artifacts."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from ...datasets import exports
 from ...datasets import selectors as dataset_selectors
 from ...gallery import selectors as gallery
 from ...runs import jobs
@@ -27,7 +28,15 @@ from ...runs.artifacts import artifact_response, artifacts_of
 from ...runs.models import Run
 from ...validation import MAX_ID, id_param, text_param
 from .. import serializers as s
-from .common import MAX_PAGE_SIZE, AnyContentNegotiation, Pagination, object_id
+from .common import (
+    EXPORT_RESPONSES,
+    FILE_FORMAT,
+    MAX_PAGE_SIZE,
+    AnyContentNegotiation,
+    Pagination,
+    export_download,
+    object_id,
+)
 
 SAMPLE_FILTERS = [
     OpenApiParameter("selected", OpenApiTypes.BOOL, description="true: the selection; false: the removed samples; absent: all"),
@@ -42,6 +51,11 @@ PAGE_PARAMETERS = [
     OpenApiParameter("before", OpenApiTypes.STR, description="cursor: the page before this one (from `previous`)"),
     OpenApiParameter("page_size", OpenApiTypes.INT, description=f"samples per page (1 to {MAX_PAGE_SIZE}, default 100)"),
 ]
+
+
+class RunNotCompleted(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The run is not completed."
 
 
 def _page_size(request) -> int:
@@ -161,6 +175,22 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         params = {"tab": "selected", "sort": "rank", "order": "asc",
                   "after": request.query_params.get("after", ""), "before": request.query_params.get("before", "")}
         return self._page(request, run, params, s.SelectionRowSerializer)
+
+    @extend_schema(
+        summary="Export the run's selection: its filenames (CSV, JSON, list), a Label Studio tasks file, "
+                "a COCO images list, or a zip of the images", tags=["results"],
+        parameters=[FILE_FORMAT], responses={**EXPORT_RESPONSES, 409: OpenApiResponse(
+            s.ErrorSerializer,
+            description="the run is not completed (it has no selection yet), or, for a zip, the images cannot be read",
+        )},
+        description="The selection in rank order; the Label Studio and COCO files carry the run's scores and image sizes.",
+    )
+    @action(detail=True, methods=["get"], url_path="selection/export", content_negotiation_class=AnyContentNegotiation)
+    def export_selection(self, request, pk=None):
+        run = self.get_object()
+        if run.state != Run.COMPLETED:
+            raise RunNotCompleted(f"Run {run.pk} is {run.state}; only a completed run has a selection to export.")
+        return export_download(request, exports.of_selection(run))
 
     @extend_schema(
         summary="The run's samples (selected and removed) with scores, filtered and sorted", tags=["results"],

@@ -1,4 +1,4 @@
-"""A dataset's tags: /api/v1/datasets/<id>/tags/, one tag's export and delete."""
+"""A dataset's tags: /api/v1/datasets/<id>/tags/, one tag's exports and delete."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -16,6 +15,7 @@ from rest_framework.response import Response
 from selection_engine.errors import InputError
 from selection_engine.sources import safe_relpath
 
+from ...datasets import exports
 from ...datasets import tags as tag_service
 from ...datasets.models import Dataset, Tag
 from ...gallery import selectors as gallery
@@ -24,7 +24,7 @@ from ...runs import selectors as run_selectors
 from ...runs.models import Run
 from ...validation import QueryError
 from .. import serializers as s
-from .common import AnyContentNegotiation, object_id
+from .common import EXPORT_RESPONSES, FILE_FORMAT, AnyContentNegotiation, export_download, object_id
 
 
 class TagActions:
@@ -78,18 +78,11 @@ class TagActions:
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="Export a tag's filenames as CSV, JSON or a plain list", tags=["tags"],
-        parameters=[OpenApiParameter(
-            "file_format", OpenApiTypes.STR, enum=list(tag_service.EXPORT_FORMATS),
-            description="csv (one column with a header), json, or txt (one filename per line); default json",
-        )],
-        responses={(200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="the export")},
+        summary="Export a tag: its filenames (CSV, JSON, list), a Label Studio tasks file, a COCO images list, "
+                "or a zip of the images", tags=["tags"],
+        parameters=[FILE_FORMAT], responses=EXPORT_RESPONSES,
     )
     @action(detail=True, methods=["get"], url_path=r"tags/(?P<tag_id>[^/]+)/export",
             content_negotiation_class=AnyContentNegotiation)
     def export_tag(self, request, pk=None, tag_id=None):
-        tag = self._tag(tag_id)
-        fmt = request.query_params.get("file_format", "json")
-        if fmt not in tag_service.EXPORT_FORMATS:
-            raise ValidationError({"file_format": f"must be one of {', '.join(tag_service.EXPORT_FORMATS)}"})
-        return tag_service.export_response(tag, fmt)
+        return export_download(request, exports.of_tag(self._tag(tag_id)))
