@@ -1,18 +1,22 @@
 """What every API view shares: ids from URLs, paging, downloads' content negotiation, the
-caller's identity, and the JSON 404 for unknown paths."""
+caller's identity, the API root, and the JSON 404 for unknown paths."""
 
 from __future__ import annotations
 
+from django.urls import reverse as django_reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
+from rest_framework import routers
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from ...validation import MAX_ID
 from .. import serializers as s
+from ..schema import endpoints
 
 MAX_PAGE_SIZE = 1000
 
@@ -44,6 +48,19 @@ class Pagination(LimitOffsetPagination):
 
     def get_offset(self, request):
         return min(super().get_offset(request), MAX_ID // 2)
+
+
+class ApiRoot(routers.APIRootView):
+    """The API's root: links to the lists, the schema and the docs, and every endpoint with its
+    methods (taken from the OpenAPI schema, so a new endpoint is listed without editing this)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        links = dict(super().get(request, *args, **kwargs).data)
+        links["me"] = reverse("api:me", request=request)
+        links["schema"] = request.build_absolute_uri(django_reverse("api-schema"))
+        links["docs"] = request.build_absolute_uri(django_reverse("api-docs"))
+        return Response({**links, "endpoints": endpoints()})
 
 
 class Me(APIView):
