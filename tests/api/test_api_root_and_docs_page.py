@@ -36,3 +36,6 @@ def test_the_docs_page_has_one_section_per_tag_and_no_raw_markup(client, alice):
     assert not re.search(r"^\s*\* ", text, re.M)  # enum lists rendered as lists
     assert "<code>Authorization: Token &lt;token&gt;</code>" in page
     assert re.search(r"<li><code>queued</code> - queued</li>", page)
+    # the one-line summary of an object reads as text: items separated, quotes not cut mid-entity
+    assert "<code>StateEnum</code> queued - queued; running - running;" in page
+    assert "&amp;qu" not in page

@@ -49,7 +49,7 @@ def test_thumbnails_link_to_their_samples_and_show_their_scores(alice_client, al
         assert figure, name
         assert html.unescape(figure.group(1)) == f"/runs/{completed_run.pk}/samples/{sample.pk}/?tab=selected"
         value = sample.scores["animals/uncertainty_margin"]
-        assert f'<dt title="animals/uncertainty_margin">uncertainty_margin</dt><dd>{value:.3f}</dd>' in figure.group(0)
+        assert f'<dt title="animals/uncertainty_margin">uncertainty_<wbr>margin</dt><dd>{value:.3f}</dd>' in figure.group(0)
 
 
 def test_other_users_ids_are_not_found_and_bad_ones_are_named(client, bob, completed_run):

@@ -22,7 +22,7 @@ def test_a_card_lists_every_score_of_its_sample_by_name(alice_client, completed_
         # the three classification scores, and no selection facts (distances, contributions)
         assert len(names) == 3, sample.scores
         card = shown[sample.filename]
-        listed = re.findall(r'<dt title="([^"]+)">([^<]+)</dt><dd>([^<]+)</dd>', card)
+        listed = re.findall(r'<dt title="([^"]+)">(.+?)</dt><dd>([^<]+)</dd>', card.replace("<wbr>", ""))
         assert [full for full, _, _ in listed] == names
         assert [short for _, short, _ in listed] == [n.split("/", 1)[1] for n in names]
         assert [float(v) for _, _, v in listed] == [round(value, 3) for _, value in score_items(sample)]

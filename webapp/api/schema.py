@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
+from html import unescape
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
@@ -127,6 +128,13 @@ def prose(text: str) -> SafeString:
     return mark_safe("".join(blocks))  # built from escaped text only
 
 
+def brief(text: str, limit: int = 140) -> str:
+    """Schema text as one plain line (list items joined with "; "), at most ``limit`` characters."""
+    html = str(prose(text)).replace("</li><li>", "; ").replace("</p><p>", " ")
+    plain = unescape(strip_tags(html))
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
+
+
 @login_required
 def docs(request):
     """A readable page of every endpoint, rendered on the server from the schema (works offline).
@@ -151,7 +159,7 @@ def docs(request):
     order = {tag: i for i, tag in reversed(list(enumerate(op["tag"] for op in operations)))}
     operations.sort(key=lambda op: order[op["tag"]])  # stable: paths keep their order within a tag
     components = [
-        (name, {**spec, "description": prose(spec.get("description", "")),
+        (name, {**spec, "description": prose(spec.get("description", "")), "brief": brief(spec.get("description", "")),
                 "properties": {field: {**f, "description": prose(f.get("description", ""))}
                                for field, f in spec.get("properties", {}).items()}})
         for name, spec in sorted(schema.get("components", {}).get("schemas", {}).items())

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -48,6 +49,15 @@ def _shown_scores(sample: RunSample) -> list[tuple[str, str, float]]:
         (label if short.count(label) == 1 else name, name, value)
         for label, (name, value) in zip(short, items)
     ]
+
+
+def _scores_html(sample: RunSample) -> str:
+    """A card's scores as ``<dt>``/``<dd>`` pairs; a long name may wrap after its underscores."""
+    return format_html_join(
+        "", '<dt title="{}">{}</dt><dd>{}</dd>',
+        ((name, mark_safe("_<wbr>".join(escape(part) for part in label.split("_"))), f"{value:.3f}")  # escaped parts
+         for label, name, value in _shown_scores(sample)),
+    )
 
 
 def _filename_html(name: str) -> str:
@@ -98,10 +108,7 @@ def _cards(run: Run, samples: Sequence[RunSample], view: str) -> list[dict]:
             "src": thumb + quote(s.filename),
             "filename": _filename_html(s.filename),
             "score": f"{s.score:.3f}" if s.score >= 0 else "",
-            "scores": format_html_join(
-                "", '<dt title="{}">{}</dt><dd>{}</dd>',
-                ((name, label, f"{value:.3f}") for label, name, value in _shown_scores(s)),
-            ),
+            "scores": _scores_html(s),
         }
         for s in samples
     ]
@@ -269,7 +276,7 @@ def _compare_cards(run: Run, names: list[str]) -> list[dict]:
     detail = plots.sample_url_prefix(run)
     return [
         {"sample": samples[name], "href": f"{detail}{samples[name].pk}/?tab=selected",
-         "src": thumb + quote(name), "scores": _shown_scores(samples[name]), "filename": _filename_html(name)}
+         "src": thumb + quote(name), "scores": _scores_html(samples[name]), "filename": _filename_html(name)}
         for name in names if name in samples
     ]
 
