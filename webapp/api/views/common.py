@@ -51,8 +51,10 @@ class Pagination(LimitOffsetPagination):
 
 
 class ApiRoot(routers.APIRootView):
-    """The API's root: links to the lists, the schema and the docs, and every endpoint with its
-    methods (taken from the OpenAPI schema, so a new endpoint is listed without editing this)."""
+    """Start here: links to your datasets and runs, your account, the OpenAPI schema and the
+    docs, and every endpoint of the API with its methods."""
+
+    # The endpoints come from the OpenAPI schema: a new one is listed without editing this view.
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
