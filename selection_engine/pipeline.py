@@ -12,6 +12,7 @@ each for the progress callback (``reporter.set_stage``) and times it (``timer.st
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from .errors import Canceled, ConfigError, InputError, WinnowError
 from .fileio import atomic_write
 from .progress import LogStream, ProgressCallback, Reporter, StageTimer
 from .report import ReportInputs, report_facts, write_report
-from .report.facts import run_report
+from .report.facts import job_end, run_report
 from .selection import SelectionData
 from .sources import Source, source_for_input_dir
 from .stages.checks import remove_corrupt, remove_duplicates
@@ -161,6 +162,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         with atomic_write(run_dir / "data/nearest_neighbour_distances.npz", mode="wb") as handle:
             # numpy's stubs give savez_compressed a keyword allow_pickle (numpy >= 2.1) that mypy matches **raw_distances against.
             np.savez_compressed(handle, **raw_distances)  # type: ignore[arg-type]  # the web app's distance histograms
+    drawing_began = time.perf_counter()
     report = run_report(
         run_directory=str(run_dir.path),
         started=started,
@@ -185,7 +187,13 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
         config=config.to_dict(),
         statistics=statistics,
     )
-    write_report(run_dir, report, report_inputs, raw_distances, source, reporter)
+
+    def finish(job: dict[str, Any]) -> None:
+        """The job ends once the figures are drawn: report.pdf's duration covers them too."""
+        job.update(job_end(started, datetime.now()))
+        job["stage_durations_s"]["report"] = round(timer.stages.get("report", 0.0) + time.perf_counter() - drawing_began, 3)
+
+    write_report(run_dir, report, report_inputs, raw_distances, source, reporter, finish)
     if pool is not None:  # last: a run that fails earlier leaves the datapool as it was
         save_run(pool, table, result.indices, str(run_dir.path), worker.datapool.keep_history, reporter)
     reporter.log("Done!")

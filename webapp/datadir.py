@@ -10,6 +10,7 @@
     uploads/<dataset id>/.lightly/          a dataset's uploaded predictions and metadata
     uploads/<dataset id>.lock               held while an upload swaps that folder
     thumbnails/<dataset id>/                a dataset's cached thumbnails
+    vendor/                                 compressed copies of vendored scripts (plotly.js)
 
 Every other module asks here; none spells a path of this layout itself. Functions take ids,
 so this module needs no models.
@@ -20,6 +21,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+
+
+def vendor_dir() -> Path:
+    """Where compressed copies of the scripts Winnow serves from installed packages are kept."""
+    return settings.DATA_DIR / "vendor"
 
 
 def users_root() -> Path:

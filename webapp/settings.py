@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "webapp.api.schema.WinnowAutoSchema",
     "DEFAULT_PARSER_CLASSES": [
         "webapp.api.parsers.JSONDocumentParser",  # depth, NaN and size checked (formats.jsondoc)
         "rest_framework.parsers.MultiPartParser",

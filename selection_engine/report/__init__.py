@@ -61,15 +61,21 @@ def write_report(
     raw: dict[str, np.ndarray],
     source: Source | None,
     reporter: Reporter,
+    finish: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """Draw the figures and typeset report.pdf (``report["plots"]`` lists the plot files; [] when
-    that fails), then write ``report`` to report.json."""
+    that fails), then write ``report`` to report.json.
+
+    ``finish(report["job"])`` stamps the job's end: called once the figures are drawn, just
+    before report.pdf is typeset, so the duration both files give covers the report's own work."""
     reporter.log(f"Writing report to {run_dir / 'report.pdf'}.")
     try:
-        report["plots"] = write_figures_and_pdf(run_dir, report, inputs, raw, source, reporter)
+        report["plots"] = write_figures_and_pdf(run_dir, report, inputs, raw, source, reporter, finish)
     except Exception as exc:  # the selection is done; a broken report must not lose it
         reporter.log(f"Warning: report.pdf could not be written: {type(exc).__name__}: {exc}")
         report["plots"] = []
+        if finish is not None:
+            finish(report["job"])
     run_dir.write_json("report.json", report)
     reporter.log(f"Report written to {run_dir / 'report.json'}")
 
@@ -81,8 +87,10 @@ def write_figures_and_pdf(
     raw: dict[str, np.ndarray],
     source: Source | None,
     reporter: Reporter,
+    finish: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[str]:
-    """Save every figure to plots/ and typeset report.pdf; returns the plot files written."""
+    """Save every figure to plots/ and typeset report.pdf; returns the plot files written.
+    ``finish``: see :func:`write_report`."""
     drawn: list[tuple[str, str, Figure, str]] = []  # (section, caption, figure, plot file)
 
     # ``draw`` is called without arguments; ``...`` admits the lambdas that bind loop variables as defaults.
@@ -144,5 +152,7 @@ def write_figures_and_pdf(
                 "Retained samples (left) beside the closest samples that were not selected, with their distances.",
                 lambda: figures.draw_examples(source, examples),
             )
+    if finish is not None:
+        finish(report["job"])
     write_pdf(run_dir / "report.pdf", report, drawn)
     return [path for *_, path in drawn]

@@ -116,6 +116,11 @@ def class_facts(class_counts: dict[str, ClassCounts], selected: np.ndarray) -> d
     return facts
 
 
+def job_end(started: datetime, finished: datetime) -> dict[str, Any]:
+    """``finished_at`` and ``duration_s`` of a job that ran from ``started`` to ``finished``."""
+    return {"finished_at": finished.isoformat(timespec="seconds"), "duration_s": round((finished - started).total_seconds(), 3)}
+
+
 def run_report(
     *,
     run_directory: str,
@@ -153,8 +158,7 @@ def run_report(
         "run_directory": run_directory,
         "job": {
             "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": finished.isoformat(timespec="seconds"),
-            "duration_s": round((finished - started).total_seconds(), 3),
+            **job_end(started, finished),
             "stage_durations_s": stage_durations,
             "files_seen": files_seen,
             "rejected_paths": [{"filename": n, "reason": r} for n, r in (source.rejected if source else [])],

@@ -101,6 +101,13 @@ def finished_runs(args: dict) -> dict:
     return {"runs": made}
 
 
+def another_run(args: dict) -> dict:
+    """A second real run queued on ``dataset`` (for comparing two runs of one dataset)."""
+    dataset = Dataset.objects.get(pk=args["dataset"])
+    run = schedule_run(dataset.owner, dataset, worker_config=args["worker_config"], lightly_config=args["lightly_config"])
+    return {"run": run.pk}
+
+
 def run_counts(args: dict) -> dict:
     """Runs by state, and runs created per day over the last 30 days (what the dashboard counts)."""
     by_state = {state: Run.objects.filter(state=state).count() for state, _ in Run.STATES}
@@ -118,7 +125,7 @@ def samples_of(args: dict) -> dict:
     return {"samples": {f: {"pk": pk, "selected": s, "rank": r, "x": x, "y": y} for f, pk, s, r, x, y in rows}}
 
 
-COMMANDS = {f.__name__: f for f in (staff, detection_run, large_run, finished_runs, run_counts, samples_of)}
+COMMANDS = {f.__name__: f for f in (staff, detection_run, large_run, finished_runs, another_run, run_counts, samples_of)}
 
 if __name__ == "__main__":
     command, arguments = sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}

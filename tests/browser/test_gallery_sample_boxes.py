@@ -14,7 +14,7 @@ from .conftest import DET_CATEGORIES, DET_TASK, GALLERY_USER, login
 def _open_from_gallery(page, run: int, filename: str) -> None:
     page.goto(f"/runs/{run}/gallery/?tab=all")
     page.click(f'figure.sample[data-filename="{filename}"] a')
-    page.wait_for_url(re.compile(rf"/runs/{run}/samples/\d+/$"))
+    page.wait_for_url(re.compile(rf"/runs/{run}/samples/\d+/(\?.*)?$"))
 
 
 @pytest.mark.timeout(400)
@@ -27,7 +27,7 @@ def test_sample_page_draws_every_predicted_box_with_its_label(page, det_run, sho
 
     _open_from_gallery(page, det_run.run, busiest)
     sample = det_run.samples[busiest]
-    expect(page).to_have_url(re.compile(rf"/samples/{sample['pk']}/$"))
+    expect(page).to_have_url(re.compile(rf"/samples/{sample['pk']}/(\?.*)?$"))
     expect(page.locator("h1")).to_contain_text(busiest)
     expect(page.locator("h1 small")).to_have_text(f"selected, rank {sample['rank']}" if sample["selected"] else "not selected")
 

@@ -3,7 +3,12 @@ from rest_framework.routers import DefaultRouter
 
 from . import views
 
-router = DefaultRouter(trailing_slash=True)
+
+class Router(DefaultRouter):
+    APIRootView = views.ApiRoot
+
+
+router = Router(trailing_slash=True)
 router.register("datasets", views.DatasetViewSet, basename="dataset")
 router.register("runs", views.RunViewSet, basename="run")
 

@@ -20,7 +20,8 @@ from ..runs.models import Run
 
 
 def runs_by_day(days: int = 30) -> dict:
-    """{"days": [date, ...], state: [count per day, ...]} for runs created in the last ``days``."""
+    """{"days": [date, ...], state: [count per day, ...], "since": date, "until": date} for runs
+    created in the last ``days`` (``since``/``until``: the whole window, which the chart shows)."""
     since = timezone.now() - timedelta(days=days)
     rows = (Run.objects.filter(created_at__gte=since).annotate(day=TruncDate("created_at"))
             .values("day", "state").annotate(n=Count("id")).order_by("day"))
@@ -28,7 +29,9 @@ def runs_by_day(days: int = 30) -> dict:
     series = {state: [0] * len(dates) for state, _ in Run.STATES}
     for row in rows:
         series[row["state"]][dates.index(row["day"])] = row["n"]
-    return {"days": [d.isoformat() for d in dates], **series}
+    today = timezone.localdate()
+    return {"days": [d.isoformat() for d in dates], **series,
+            "since": (today - timedelta(days=days)).isoformat(), "until": today.isoformat()}
 
 
 def state_counts() -> dict[str, int]:

@@ -3,14 +3,16 @@ dataset's tags (export, delete) and the thumbnails of its images."""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from selection_engine.errors import WinnowError
 
@@ -21,6 +23,23 @@ from .models import Tag
 from .selectors import dataset_of, datasets_of
 from .thumbnails import SIZE, thumbnail_file
 from .uploads import receive_upload
+
+
+def post_to_dataset(view):
+    """A form action of the dataset page (POST only): a GET of its address (a reload after the
+    POST, a bookmarked or pasted link) goes to the dataset's page instead of a blank 405.
+    Another user's dataset stays a 404; other methods are still refused with 405."""
+
+    @wraps(view)
+    def wrapper(request, pk: int, **kwargs):
+        if request.method in ("GET", "HEAD"):
+            dataset_of(request.user, pk)
+            return redirect("datasets:detail", pk=pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return view(request, pk, **kwargs)
+
+    return wrapper
 
 
 @login_required
@@ -85,7 +104,7 @@ def dataset_detail(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_to_dataset
 def dataset_test(request, pk: int):
     dataset = dataset_of(request.user, pk)
     return _detail(request, dataset, connection=services.test_connection(dataset))
@@ -103,7 +122,7 @@ def dataset_delete(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_to_dataset
 def dataset_upload(request, pk: int):
     dataset = dataset_of(request.user, pk)
     form = UploadForm(request.POST, request.FILES)
@@ -137,7 +156,7 @@ def tag_export(request, pk: int, tag: int, fmt: str):
 
 
 @login_required
-@require_POST
+@post_to_dataset
 def tag_delete(request, pk: int, tag: int):
     found = get_object_or_404(Tag, pk=tag, dataset=dataset_of(request.user, pk))
     found.delete()

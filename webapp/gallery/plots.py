@@ -1,7 +1,7 @@
 """The run's plots as plotly figures (JSON for plotly.js): embedding map, score histograms, class
 balance, nearest-neighbour distances and the training loss.
 
-Figures are built once per run and cached in ``gallery/plots.json`` (a finished run never
+Figures are built once per run and cached in ``gallery/plots-v2.json`` (a finished run never
 changes). Large runs are down-sampled: at most MAX_POINTS markers per map trace, and
 histograms are binned here, so a page stays light whatever the run's size.
 """
@@ -21,7 +21,8 @@ from selection_engine.fileio import atomic_write
 
 from ..runs.models import Run, RunSample
 
-PLOTS_JSON = "gallery/plots.json"
+#: Versioned: a cache written by an older Winnow is drawn again, not shown as it was.
+PLOTS_JSON = "gallery/plots-v2.json"
 #: Markers per trace of the embedding map.
 MAX_POINTS = 5000
 BINS = 40
@@ -87,8 +88,12 @@ def _histogram(title: str, x_title: str, groups: dict[str, np.ndarray], colours:
             marker_color=colours[name], opacity=0.65,
         ))
     figure.update_layout(**_layout(title, barmode="overlay", xaxis_title=x_title, yaxis_title="share of samples"))
+    # The whole binned range, first bin to last (plotly's autorange on a log axis may cut an end bar).
+    low, high = float(edges[0]), float(edges[-1])
     if log_x:
-        figure.update_xaxes(type="log")
+        figure.update_xaxes(type="log", range=[np.log10(low), np.log10(high)])
+    else:
+        figure.update_xaxes(range=[low, high])
     return figure.to_plotly_json()
 
 

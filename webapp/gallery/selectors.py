@@ -236,3 +236,19 @@ def metadata_keys(run: Run) -> list[str]:
 
 def numeric_metadata(run: Run) -> set[str]:
     return set(run.facts.get("numeric_metadata", []))
+
+
+def around(run: Run, query: GalleryQuery, sample: RunSample) -> tuple[RunSample | None, RunSample | None]:
+    """The samples just before and just after ``sample`` in the view ``query`` (the sample page's
+    previous/next): two one-row keyset pages from a cursor at the sample, so as cheap as a page.
+    (None, None) when the view's sort has no value for the sample (e.g. a metadata key it lacks)."""
+    if not query.sort:
+        query = replace(query, sort=default_sort(run, query.tab))
+    value = (RunSample.objects.filter(pk=sample.pk).annotate(sort_value=_sort_expression(query, run))
+             .values_list("sort_value", flat=True).first())
+    if value is None:
+        return None, None
+    cursor = _encode(value, sample.pk)
+    before = page(run, replace(query, after="", before=cursor), size=1).samples
+    after = page(run, replace(query, before="", after=cursor), size=1).samples
+    return (before[0] if before else None), (after[0] if after else None)

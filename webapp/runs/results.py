@@ -25,6 +25,18 @@ from .models import Run, RunSample
 
 EMBEDDINGS_NPY = "gallery/embeddings.npy"
 _TEXT = {"filenames": str, "reason": str, "nearest_selected": str}
+#: Keys ``load_samples`` puts in ``RunSample.scores`` that are facts of the selection, not scores
+#: (besides the ``contribution/<objective>`` terms).
+SELECTION_FACTS = frozenset({"typicality_factor", "distance_to_nearest_earlier_pick", "nearest_selected", "distance"})
+
+
+def score_items(sample: RunSample) -> list[tuple[str, float]]:
+    """(name, value) of the sample's scores, in stored order: numbers only, no selection facts."""
+    return [
+        (name, float(value)) for name, value in sample.scores.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        and name not in SELECTION_FACTS and not name.startswith("contribution/")
+    ]
 
 
 def _clean(value):

@@ -2,8 +2,8 @@
 selector as the pages, serialize. Someone else's dataset or run does not exist (the selectors
 404 it)."""
 
-from .common import Me, not_found
+from .common import ApiRoot, Me, not_found
 from .datasets import DatasetViewSet
 from .runs import ArtifactDownload, RunViewSet
 
-__all__ = ["ArtifactDownload", "DatasetViewSet", "Me", "RunViewSet", "not_found"]
+__all__ = ["ApiRoot", "ArtifactDownload", "DatasetViewSet", "Me", "RunViewSet", "not_found"]

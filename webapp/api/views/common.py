@@ -1,16 +1,18 @@
 """What every API view shares: ids from URLs, paging, downloads' content negotiation, the
-exports of a tag or a run's selection, the caller's identity, and the JSON 404 for unknown paths."""
+exports of a tag or a run's selection, the caller's identity, the API root, and the JSON 404 for unknown paths."""
 
 from __future__ import annotations
 
+from django.urls import reverse as django_reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import routers, status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from selection_engine.errors import WinnowError
@@ -18,6 +20,7 @@ from selection_engine.errors import WinnowError
 from ...datasets import exports
 from ...validation import MAX_ID, text_param
 from .. import serializers as s
+from ..schema import endpoints
 
 MAX_PAGE_SIZE = 1000
 
@@ -79,6 +82,21 @@ class Pagination(LimitOffsetPagination):
 
     def get_offset(self, request):
         return min(super().get_offset(request), MAX_ID // 2)
+
+
+class ApiRoot(routers.APIRootView):
+    """Start here: links to your datasets and runs, your account, the OpenAPI schema and the
+    docs, and every endpoint of the API with its methods."""
+
+    # The endpoints come from the OpenAPI schema: a new one is listed without editing this view.
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        links = dict(super().get(request, *args, **kwargs).data)
+        links["me"] = reverse("api:me", request=request)
+        links["schema"] = request.build_absolute_uri(django_reverse("api-schema"))
+        links["docs"] = request.build_absolute_uri(django_reverse("api-docs"))
+        return Response({**links, "endpoints": endpoints()})
 
 
 class Me(APIView):
