@@ -48,7 +48,8 @@ def test_the_run_page_status_and_artifacts(alice_client, completed_run):
 def test_the_gallery_shows_the_selection_sorted_by_score(alice_client, completed_run):
     page = alice_client.get(f"/runs/{completed_run.pk}/gallery/").content.decode()
     expected = list(completed_run.samples.filter(selected=True).order_by("-score", "rank").values_list("filename", "score"))
-    assert page.count('class="sample"') == 6
+    assert page.count('<figure class="sample') == 6
+    assert page.count('<figure class="sample picked"') == 6  # the selected tab: every card marked selected
     positions = [page.index(f'data-filename="{name}"') for name, _ in expected]
     assert positions == sorted(positions)
     assert f"{expected[0][1]:.3f}" in page
