@@ -37,6 +37,7 @@ from .stages.inputs import score_samples, similarity_queries
 from .stages.load import load_inputs
 from .stages.outputs import dump_images, store_embeddings, write_selection
 from .stages.pick import earlier_picks, not_candidate_reasons, pick
+from .stages.plan import planned_stages
 from .stages.rundir import RunDirectory
 
 
@@ -89,6 +90,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     if worker.enable_training and source is None:
         raise ConfigError("input_dir", "is required for enable_training: the images are read from there")
 
+    plan = planned_stages(worker, reads_images=source is not None)
     reporter.set_stage("load")
     with timer.stage("load"):
         loaded = load_inputs(worker, config.shared_dir, source, reporter)
@@ -96,12 +98,13 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     samples = loaded.samples
     files_seen = len(samples.filenames)
     measured: dict[str, Measures] = {}  # computed metadata, taken during the corruptness check
-    if source is not None and worker.enable_corruptness_check:
+    if "corruptness" in plan:
+        assert source is not None, "the plan checks images only when the run reads them"
         reporter.set_stage("corruptness", "Checking for corrupt images.")
         reporter.log("(enable_corruptness_check=False skips this check.)")
         with timer.stage("corruptness"):
             measured = remove_corrupt(source, samples, reporter)
-    if worker.remove_exact_duplicates:
+    if "duplicates" in plan:
         reporter.set_stage("duplicates", "Looking for exact duplicates.")
         reporter.log("(remove_exact_duplicates=False skips this step.)")
         with timer.stage("duplicates"):
@@ -121,8 +124,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
             table, config.selection, worker.embeddings, loaded.predictions, worker.scorer_config, run_dir, reporter
         )
         data = SelectionData(n=len(table), scores=scores, class_counts=class_counts)
-    if source is not None:
-        assert loaded.user_metadata is not None, "the load stage reads a datasource's metadata"
+    if "metadata" in plan:
+        assert source is not None and loaded.user_metadata is not None, "the load stage reads a datasource's metadata"
         reporter.set_stage("metadata", "Measuring each image's sharpness, noise and size.")
         with timer.stage("metadata"):
             data.metadata, data.metadata_kinds = metadata_table(
@@ -141,7 +144,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     with timer.stage("outputs"):
         reasons = not_candidate_reasons(table.filenames, earlier, picked.objectives)
         written = write_selection(run_dir, table, result, data.scores, picked.objectives, samples.removed, reasons)
-        if worker.dump_dataset:
+        if "dump" in plan:
             dump_images(run_dir, source, written.selected, worker, reporter)
 
     reporter.set_stage("report")

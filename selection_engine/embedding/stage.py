@@ -26,6 +26,7 @@ from ..errors import InputError
 from ..formats.embeddings import EmbeddingTable
 from ..progress import Reporter, StageTimer
 from ..sources import Source
+from ..stages.plan import planned_stages
 from ..stages.rundir import RunDirectory
 from ..stages.samples import Samples, drop
 from .checkpoints import load_checkpoint, save_checkpoint
@@ -57,7 +58,8 @@ def embed_stage(
 ) -> Embedded:
     """Train if asked, then embed every sample (unless an embeddings file gave them)."""
     worker, lightly = config.worker, config.lightly
-    if not worker.enable_training and samples.table is not None:
+    if "embeddings" not in planned_stages(worker, reads_images=source is not None):
+        assert samples.table is not None, "without an embeddings stage the embeddings file gave the samples' table"
         if worker.checkpoint:
             reporter.log("Warning: checkpoint is ignored because embeddings are given by the embeddings file.")
         return Embedded(device="none (embeddings file)")

@@ -9,6 +9,7 @@
 - ``pick``: the selection stage: what counts as selected already, objectives, the greedy picks.
 - ``outputs``: the embeddings and the selection written to the run directory (the outputs stage).
 - ``rundir``: the run directory itself.
+- ``plan``: which of the stages a run goes through, in order (the pipeline and the web page read it).
 
 The embedding stage is ``embedding/stage.py`` and the report stage ``report/``. Nothing is
 imported here, so ``config`` can import ``stages.datapool`` without a cycle.

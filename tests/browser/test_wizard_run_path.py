@@ -24,7 +24,7 @@ from .conftest import (
 
 USER, PASSWORD = "walker", "walker-browser-pass-1"
 RUN_TIMEOUT_S = 240
-#: What the page may name as the stage (progress.STAGES and the states around them).
+#: What the page may name as the stage (progress.STAGE_WORDS and the states around them).
 STAGE_WORDS = {
     "Waiting for a worker", "Starting", "Reading the image list and predictions", "Checking for corrupt images",
     "Looking for exact duplicates", "Training the model on your images", "Computing image embeddings",

@@ -111,3 +111,11 @@ def test_a_run_canceled_while_running_says_where_it_stopped_and_not_failed(alice
     assert text_of(page, "canceled-note") == "Canceled by the user while running."
     log = text_of(page, "log")
     assert "Canceled: canceled by the user." in log and "Failed" not in log
+
+
+def test_every_stage_the_engine_can_run_has_words_on_the_page():
+    from selection_engine.stages import plan
+    from webapp.runs import progress
+
+    assert list(progress.STAGE_WORDS) == list(plan.STAGES)
+    assert all(words and share > 0 for words, share in progress.STAGE_WORDS.values())

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from selection_engine.config import resolve
 from selection_engine.errors import Canceled, WinnowError
+from selection_engine.stages import plan
 
 from . import jobs
 from .jobs import BackgroundJob
@@ -107,49 +108,43 @@ class _LogStream:
 
 # -- the page's side: one bar across the stages ------------------------------------------------
 
-#: The engine's stages in the order it runs them: (name, what the page says, rough share of a
-#: run's time). The shares only shape the overall bar; a stage the run skips counts for nothing.
-STAGES: tuple[tuple[str, str, float], ...] = (
-    ("load", "Reading the image list and predictions", 1),
-    ("corruptness", "Checking for corrupt images", 2),
-    ("duplicates", "Looking for exact duplicates", 1),
-    ("training", "Training the model on your images", 8),
-    ("embeddings", "Computing image embeddings", 4),
-    ("scores", "Scoring the predictions", 1),
-    ("metadata", "Measuring sharpness, noise and size", 2),
-    ("selection", "Selecting images", 1),
-    ("outputs", "Writing the selection", 1),
-    ("dump", "Copying the selected images", 1),
-    ("report", "Writing the report", 2),
-)
+#: Each of the engine's stages (``stages.plan.STAGES``) as the page names it, and its rough share
+#: of a run's time. The shares only shape the overall bar; a stage the run skips counts for nothing.
+STAGE_WORDS: dict[str, tuple[str, float]] = {
+    "load": ("Reading the image list and predictions", 1),
+    "corruptness": ("Checking for corrupt images", 2),
+    "duplicates": ("Looking for exact duplicates", 1),
+    "training": ("Training the model on your images", 8),
+    "embeddings": ("Computing image embeddings", 4),
+    "scores": ("Scoring the predictions", 1),
+    "metadata": ("Measuring sharpness, noise and size", 2),
+    "selection": ("Selecting images", 1),
+    "outputs": ("Writing the selection", 1),
+    "dump": ("Copying the selected images", 1),
+    "report": ("Writing the report", 2),
+}
 #: What the page says before the first stage and after the last.
 STATE_WORDS = {"queued": "Waiting for a worker", "starting": "Starting", "done": "Done"}
 
 
 def planned_stages(run: Any) -> list[str]:
-    """The stages ``run`` goes through, read from its documents as the engine resolves them
-    (all of them when they no longer resolve)."""
+    """The stages ``run`` goes through (the engine's own plan for its documents; every stage
+    when they no longer resolve). A web run always reads its dataset's images."""
     try:
         worker = resolve(run.worker_config, run.lightly_config, run.selection_config).worker
     except (WinnowError, TypeError, ValueError):
-        return [name for name, _label, _share in STAGES]
-    skipped = {  # a web run always reads its dataset's images, so the checks and metadata run on them
-        "corruptness": not worker.enable_corruptness_check,
-        "duplicates": not worker.remove_exact_duplicates,
-        "training": not worker.enable_training,
-        "dump": not worker.dump_dataset,
-    }
-    return [name for name, _label, _share in STAGES if not skipped.get(name, False)]
+        return list(plan.STAGES)
+    return plan.planned_stages(worker, reads_images=True)
 
 
 def overall_fraction(stage: str, done: int, total: int, planned: list[str]) -> float:
     """How far a run at ``stage`` (``done`` of ``total`` in it) is across the ``planned`` stages, in [0, 1]."""
-    shares = {name: share for name, _label, share in STAGES}
+    shares = {name: share for name, (_label, share) in STAGE_WORDS.items()}
     if stage == "done":
         return 1.0
     if stage not in shares:  # queued, starting
         return 0.0
-    order = [name for name, _label, _share in STAGES]
+    order = list(plan.STAGES)
     position = order.index(stage)
     weight = sum(shares[name] for name in planned) + (0 if stage in planned else shares[stage])
     before = sum(shares[name] for name in planned if order.index(name) < position)
@@ -161,8 +156,7 @@ def stage_words(stage: str, state: str) -> str:
     """The stage as the run page names it (where a failed or canceled run stopped)."""
     if state == "queued":
         return STATE_WORDS["queued"]
-    labels = {name: label for name, label, _share in STAGES}
-    words = labels.get(stage) or STATE_WORDS.get(stage) or stage
+    words = STAGE_WORDS.get(stage, ("", 0))[0] or STATE_WORDS.get(stage) or stage
     return f"Stopped at: {words}" if state in ("failed", "canceled") and words else words
 
 

@@ -1,0 +1,43 @@
+"""Which stages a run goes through, in order: the one place that decides it.
+
+The pipeline runs the stages :func:`planned_stages` lists (and no others); the web app's run page
+draws its overall progress bar over the same list, so the bar never waits on a stage that will
+not come.
+"""
+
+from __future__ import annotations
+
+from ..config.documents import WorkerConfig
+
+#: Every stage a run can go through, in the order the pipeline runs them.
+STAGES: tuple[str, ...] = (
+    "load",
+    "corruptness",
+    "duplicates",
+    "training",
+    "embeddings",
+    "scores",
+    "metadata",
+    "selection",
+    "outputs",
+    "dump",
+    "report",
+)
+
+
+def planned_stages(worker: WorkerConfig, *, reads_images: bool) -> list[str]:
+    """The stages a run with ``worker``'s settings goes through, in order.
+
+    ``reads_images``: the run has a datasource (``input_dir`` or a web dataset) rather than only an
+    embeddings file; without one there are no images to check, embed or measure.
+    """
+    runs = {
+        "corruptness": reads_images and worker.enable_corruptness_check,
+        "duplicates": worker.remove_exact_duplicates,
+        "training": worker.enable_training,
+        # An embeddings file gives the embeddings, unless the run trains (it then embeds too).
+        "embeddings": worker.enable_training or not worker.embeddings,
+        "metadata": reads_images,
+        "dump": worker.dump_dataset,
+    }
+    return [stage for stage in STAGES if runs.get(stage, True)]
