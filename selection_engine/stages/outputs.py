@@ -23,6 +23,7 @@ from ..progress import Reporter
 from ..selection import Objective, SelectionResult
 from ..sources import Source
 from .rundir import RunDirectory
+from .samples import PLAIN_REASON
 
 
 @dataclass
@@ -122,7 +123,7 @@ def write_selection(
             nearest_name = "(an earlier datapool pick not in this input)"
         else:
             nearest_name = ""
-        rows.append((name, not_candidates.get(name, "not selected"), nearest_name, distance))
+        rows.append((name, not_candidates.get(name, PLAIN_REASON), nearest_name, distance))
     rows.extend((name, reason, "", np.nan) for name, reason in dropped.items())
     rows.sort(key=lambda row: row[0])
     removed = pd.DataFrame(rows, columns=["filenames", "reason", "nearest_selected", "distance"])

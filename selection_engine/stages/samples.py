@@ -12,6 +12,10 @@ from ..progress import Reporter
 from ..sources import LocalSource, Source, safe_relpath
 from ..sources.base import name_problem, printable
 
+#: removed_samples.csv's reason for a candidate the selection simply did not pick (the other
+#: reasons say more: corrupt, duplicate, labeled already, a THRESHOLD, a SIMILARITY query).
+PLAIN_REASON = "not selected"
+
 
 @dataclass
 class Samples:

@@ -28,7 +28,9 @@ def test_tabs_show_selected_all_and_removed_with_counts(alice_client, completed_
         assert len(names_on(page)) == expected, tab
         assert f"<strong>{expected}</strong> matching sample" in page
     removed = alice_client.get(url, {"tab": "removed"}).content.decode()
-    assert "not selected" in removed
+    import re
+
+    assert set(re.findall(r'<figure class="sample ([^"]*)"', removed)) == {"removed"}
 
 
 def test_sorting_by_score_filename_and_order(alice_client, completed_run):

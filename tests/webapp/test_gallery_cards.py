@@ -57,3 +57,16 @@ def test_a_card_links_to_its_sample_with_the_gallery_view(alice_client, complete
     links = re.findall(rf'<a href="(/runs/{completed_run.pk}/samples/\d+/[^"]*)"><img', page)
     assert len(links) == 24
     assert all(html.unescape(link).endswith("?tab=all&sort=filename&order=asc") for link in links), links[:2]
+
+
+def test_a_card_says_why_only_when_the_reason_says_more_than_its_badge(alice_client, completed_run):
+    removed = completed_run.samples.filter(selected=False).order_by("filename")
+    assert set(removed.values_list("reason", flat=True)) == {"not selected"}
+    special = removed.first()
+    special.reason = "corrupt: image file is truncated"
+    special.save()
+    for tab in ("all", "removed"):
+        page = alice_client.get(f"/runs/{completed_run.pk}/gallery/", {"tab": tab}).content.decode()
+        reasons = {name: re.findall(r'<span class="reason" title="([^"]+)">', card) for name, card in cards(page).items()}
+        assert reasons[special.filename] == ["corrupt: image file is truncated"]
+        assert all(found == [] for name, found in reasons.items() if name != special.filename), tab

@@ -74,6 +74,14 @@ class RunSample(models.Model):
         return self.filename
 
     @property
+    def reason_detail(self) -> str:
+        """Why the sample was left out, when that says more than "not selected" (a card's badge
+        or tab says that much already): corrupt, duplicate, labeled already, a THRESHOLD..."""
+        from selection_engine.stages.samples import PLAIN_REASON
+
+        return "" if self.selected or self.reason == PLAIN_REASON else self.reason
+
+    @property
     def class_list(self) -> list[str]:
         return [c for c in self.classes.split("|") if c]
 
