@@ -7,20 +7,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import DET_IMAGE_SIZE, DET_N_SELECTED, GALLERY_USER, login
-
-
-def _download(page, link) -> tuple[str, bytes]:
-    with page.expect_download() as info:
-        link.click()
-    download = info.value
-    assert download.failure() is None
-    return download.suggested_filename, Path(download.path()).read_bytes()
+from .walk import check_label_studio_tasks, download
 
 
 @pytest.mark.timeout(300)
@@ -45,17 +37,12 @@ def test_export_the_selection_for_labeling_from_the_gallery_and_the_dataset_page
     shot(page, "gallery-export-links-1024")
     page.set_viewport_size({"width": 1400, "height": 900})
 
-    name, data = _download(page, links.filter(has_text="Label Studio"))
+    name, data = download(page, links.filter(has_text="Label Studio"))
     assert name == f"run-{det_run.run}-selected.labelstudio.json"
-    tasks = json.loads(data)
-    # what Label Studio's import reads: a list of tasks, each a "data" dict with the image key
-    assert isinstance(tasks, list) and all(isinstance(t["data"], dict) for t in tasks)
-    assert [t["data"]["filename"] for t in tasks] == by_rank
-    assert [t["data"]["image"] for t in tasks] == [f"/data/local-files/?d={f}" for f in by_rank]
-    assert [t["data"]["rank"] for t in tasks] == list(range(1, DET_N_SELECTED + 1))
+    tasks = check_label_studio_tasks(data, by_rank)
     assert all("det/objectness_least_confidence" in t["data"]["scores"] for t in tasks)
 
-    name, data = _download(page, links.filter(has_text="images (zip)"))
+    name, data = download(page, links.filter(has_text="images (zip)"))
     assert name == f"run-{det_run.run}-selected.zip"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.namelist() == by_rank
@@ -66,7 +53,7 @@ def test_export_the_selection_for_labeling_from_the_gallery_and_the_dataset_page
     row = page.locator("#tags tbody tr", has=page.locator("td", has_text=f"run-{det_run.run}-selected"))
     expect(row.locator(".export-links a")).to_have_text(["Label Studio", "COCO", "images (zip)", "CSV", "JSON", "list"])
     shot(page, "dataset-tag-export-links")
-    name, data = _download(page, row.locator("a", has_text="COCO"))
+    name, data = download(page, row.locator("a", has_text="COCO"))
     assert name == f"run-{det_run.run}-selected.coco.json"
     coco = json.loads(data)
     assert [i["file_name"] for i in coco["images"]] == sorted(by_rank)

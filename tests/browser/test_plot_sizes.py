@@ -4,31 +4,13 @@ chart show their whole range (every bar, the whole 30-day window)."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import GALLERY_USER, login
-
-WIDTHS = (1024, 1400, 1920)
-#: How far (CSS px) a drawn plot may be from its card's content width.
-TOLERANCE = 3
-
-#: Each visible plot: its drawn svg width, its card's content width, and what names it.
-MEASURE = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd => gd.offsetParent !== null).map(gd => {
-    const card = gd.closest('.card'), style = getComputedStyle(card);
-    const content = card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    const svg = gd.querySelector('svg.main-svg');
-    const title = gd._fullLayout.title && gd._fullLayout.title.text;
-    return {name: gd.id || title || '?', drawn: svg.getBoundingClientRect().width, card: content};
-})"""
-
-SETTLED = """tolerance => { const gds = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(gd => gd.offsetParent !== null);
-    return gds.length > 0 && gds.every(gd => { const card = gd.closest('.card'), s = getComputedStyle(card);
-        const w = card.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
-        const svg = gd.querySelector('svg.main-svg'); return svg && Math.abs(svg.getBoundingClientRect().width - w) <= tolerance; }); }"""
+from .walk import WIDTHS, check_plot_sizes
 
 #: The x range plotly drew (log axes in log10 units) and the extent of the bars.
 BAR_RANGE = """id => { const gd = document.getElementById(id), xa = gd._fullLayout.xaxis;
@@ -38,17 +20,6 @@ BAR_RANGE = """id => { const gd = document.getElementById(id), xa = gd._fullLayo
         const w = d.width === undefined ? 0 : (typeof d.width === 'number' ? d.width : d.width[i]);
         low = Math.min(low, f(x - w / 2)); high = Math.max(high, f(x + w / 2)); }));
     return {range: xa.range.map(Number), low, high, type: xa.type}; }"""
-
-
-def _check_sizes(page, where: str) -> list[dict]:
-    with contextlib.suppress(Exception):  # the assertion below says which plot is off, and by how much
-        page.wait_for_function(SETTLED, arg=TOLERANCE, timeout=5_000)
-    sizes = page.evaluate(MEASURE)
-    off = [s for s in sizes if abs(s["drawn"] - s["card"]) > TOLERANCE]
-    assert sizes and not off, f"{where}: plots not at their card's width: {off}"
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{where}: the page is {overflow} px wider than the window"
-    return sizes
 
 
 @pytest.mark.timeout(500)
@@ -62,7 +33,7 @@ def test_run_plots_fill_their_cards_at_common_widths(browser, server, det_run, s
             expect(page.locator("#plot-map.js-plotly-plot")).to_be_attached()
             expect(page.locator("#plot-scores .js-plotly-plot").first).to_be_attached()
             page.wait_for_load_state("networkidle")
-            sizes = _check_sizes(page, f"plots at {width}px")
+            sizes = check_plot_sizes(page, f"plots at {width}px")
             names = [s["name"] for s in sizes]
             assert "plot-map" in names and "plot-distances" in names and len(names) >= 4, names
             # the map spans the main column; the histograms share rows but never shrink to a sliver
@@ -88,7 +59,7 @@ def test_the_dashboard_chart_fills_its_card_and_shows_the_whole_window(browser, 
             page.goto("/dashboard/")
             expect(page.locator("#plot-runs.js-plotly-plot")).to_be_attached()
             page.wait_for_load_state("networkidle")
-            _check_sizes(page, f"dashboard at {width}px")
+            check_plot_sizes(page, f"dashboard at {width}px")
             drawn = page.evaluate("""() => ({range: document.getElementById('plot-runs')._fullLayout.xaxis.range,
                                              data: JSON.parse(document.getElementById('runs-by-day').textContent)})""")
             low, high = (datetime.fromisoformat(r) for r in drawn["range"])  # plotly dates: "2026-11-01 12:00"

@@ -1,6 +1,8 @@
 """The core path of issue 17 in the browser, at 1400x900: the wizard adapting to a dataset with
 predictions and to one without, and the run page from the first poll to its headline (and a
-canceled re-run that reads canceled)."""
+canceled re-run that reads canceled). Two walks go the whole way, on the digits demo and on a
+dataset without predictions: wizard, run, plots at three window widths, a left-out sample's
+page, and the selection exported for labeling (each download parsed)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import time
 
 import pytest
 from playwright.sync_api import expect
+
+from webapp.datasets.management.commands.seed_demo import TASK as DEMO_TASK
 
 from .conftest import (
     CATEGORIES,
@@ -21,6 +25,10 @@ from .conftest import (
     upload_zip,
     zip_folder,
 )
+from .walk import check_exports, check_removed_sample, check_run_plots
+
+#: The demo: scikit-learn's digits.
+DEMO_N = 1797
 
 USER, PASSWORD = "walker", "walker-browser-pass-1"
 RUN_TIMEOUT_S = 240
@@ -103,8 +111,8 @@ def finish_run(page, shot, name: str) -> int:
     return run_id
 
 
-def check_headline(page, run_id: int, n_selected: int) -> None:
-    expect(page.locator("#selected-count")).to_have_text(f"{n_selected} of {N_IMAGES} candidates selected.")
+def check_headline(page, run_id: int, n_selected: int, of: int = N_IMAGES) -> None:
+    expect(page.locator("#selected-count")).to_have_text(f"{n_selected} of {of} candidates selected.")
     links = page.locator("#result-links > a")  # first in the row; the selection's export links follow
     hrefs = dict(links.evaluate_all("as => as.map(a => [a.textContent.trim(), a.getAttribute('href')])")[:4])
     assert hrefs == {"Gallery": f"/runs/{run_id}/gallery/", "Plots": f"/runs/{run_id}/plots/",
@@ -195,7 +203,7 @@ def test_wizard_and_run_page_on_a_dataset_with_predictions(wide, server, shot, w
 
 
 @pytest.mark.timeout(600)
-def test_wizard_and_run_page_on_a_dataset_without_predictions(wide, server, shot, walker):
+def test_the_whole_path_on_a_dataset_without_predictions(wide, server, shot, walker):
     page = wide
     login(page, walker, PASSWORD)
     dataset_id = create_dataset(page, "Walk plain", server.images)
@@ -233,7 +241,15 @@ def test_wizard_and_run_page_on_a_dataset_without_predictions(wide, server, shot
     expect(page.locator("#class-mix")).to_have_count(0)
     shot(page, "run-completed-coreset")
 
+    # the rest of the path: plots, a left-out sample, the selection leaving for a labeling tool
+    check_run_plots(page, shot, run_id, "coreset")
+    check_removed_sample(page, shot, run_id, "coreset")
+    tasks = check_exports(page, shot, run_id, dataset_id, server.images, 8, "coreset")
+    # no predictions, no task scores: only what the selection itself records
+    assert {name for t in tasks for name in t["data"]["scores"]} == {"contribution/DIVERSITY", "distance_to_nearest_earlier_pick"}
+
     # a re-run canceled at once reads canceled, not failed
+    page.goto(f"/runs/{run_id}/")
     page.click("#rerun")
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     assert int(re.search(r"/runs/(\d+)/$", page.url).group(1)) != run_id
@@ -248,3 +264,57 @@ def test_wizard_and_run_page_on_a_dataset_without_predictions(wide, server, shot
     expect(page.locator("#rerun")).to_be_visible()
     expect(page.locator("#headline")).to_have_count(0)
     shot(page, "run-canceled")
+
+
+@pytest.mark.timeout(900)
+def test_the_whole_path_on_the_demo(wide, server, shot, walker):
+    """What `make run` gives a new user: the digits demo (real images with a classifier's
+    predictions), a coral run through the wizard on its defaults, and the results."""
+    _manage(server.env, "seed_demo", "--username", walker, "--no-run")
+    page = wide
+    login(page, walker, PASSWORD)
+    page.goto("/datasets/")
+    page.click("a:has-text('Digits demo')")
+    page.wait_for_url(re.compile(r"/datasets/\d+/$"))
+    dataset_id = int(re.search(r"/datasets/(\d+)/$", page.url).group(1))
+    expect(page.locator("#tasks tbody tr")).to_have_count(1)
+    expect(page.locator("#tasks tbody tr")).to_contain_text(DEMO_TASK)
+    shot(page, "demo-dataset")
+
+    page.click("main a.button:has-text('New run')")  # the dataset page's own button, not the menu's
+    expect(page).to_have_url(re.compile(r"/runs/new/dataset/$"))
+    expect(page.locator("select[name=dataset]")).to_have_value(str(dataset_id))
+    page.click("button[value=next]")
+    expect(page.locator("input[name=method][value=coral]")).to_be_checked()
+    shot(page, "demo-method")
+    page.click("button[value=next]")
+    expect(page.locator("#id_task_name")).to_have_value(DEMO_TASK)
+    expect(page.locator("#id_score_name option")).to_have_text(
+        ["uncertainty_least_confidence", "uncertainty_margin", "uncertainty_entropy"])
+    expect(page.locator("#id_score_name")).to_have_value("uncertainty_margin")  # the default score
+    shot(page, "demo-task")
+    page.click("button[value=next]")
+    expect(page.locator("#field-n_samples .help")).to_contain_text(f"This dataset holds {DEMO_N} images.")
+    page.fill("#id_n_samples", "100")
+    page.click("button[value=next]")
+    expect(page.locator("#id_max_epochs")).to_be_disabled()  # the defaults: no training
+    page.click("button[value=next]")
+    page.click("button[value=next]")  # options
+
+    expect(page.locator("#run-summary")).to_have_text(
+        f"Coral · 100 of {DEMO_N} images · {DEMO_TASK} / uncertainty_margin · resnet-18, random weights · no training")
+    check_review_documents(page)
+    shot(page, "demo-review")
+
+    run_id = finish_run(page, shot, "demo")
+    check_headline(page, run_id, 100, of=DEMO_N)
+    headline = page.locator("#headline-score").inner_text()
+    selected_mean, all_mean = (float(s) for s in re.findall(r"\d\.\d{3}", headline))
+    assert selected_mean > all_mean, headline  # coral picks the samples the classifier is least sure of
+    expect(page.locator("#class-mix tbody tr td:first-child")).to_have_text([str(d) for d in range(10)])
+    shot(page, "demo-run-completed")
+
+    check_run_plots(page, shot, run_id, "demo")
+    check_removed_sample(page, shot, run_id, "demo")
+    tasks = check_exports(page, shot, run_id, dataset_id, server.root / "demo-digits", 100, "demo")
+    assert all(f"{DEMO_TASK}/uncertainty_margin" in t["data"]["scores"] for t in tasks)
