@@ -66,6 +66,7 @@ COPY --from=build /app /app
 ENV PATH=/opt/winnow/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
+    NUMBA_CACHE_DIR=/tmp/numba \
     WINNOW_DATA_DIR=/data \
     WINNOW_PORT=8000
 USER winnow

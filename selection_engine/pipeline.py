@@ -36,7 +36,7 @@ from .stages.image_metadata import Measures, metadata_table
 from .stages.inputs import score_samples, similarity_queries
 from .stages.load import load_inputs
 from .stages.outputs import dump_images, store_embeddings, write_selection
-from .stages.pick import earlier_picks, not_candidate_reasons, pick
+from .stages.pick import earlier_picks, not_candidate_reasons, pick, selection_device
 from .stages.plan import planned_stages
 from .stages.rundir import RunDirectory
 
@@ -137,7 +137,7 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     with timer.stage("selection"):
         pool = load_datapool(path_of(config, "datapool.name"), worker.datapool.name) if worker.datapool.name else None
         earlier = earlier_picks(table, pool, worker.labeled_filenames_file, config.shared_dir, reporter)
-        picked = pick(table, data, config.selection, earlier, worker.seed, reporter)
+        picked = pick(table, data, config.selection, earlier, worker.seed, reporter, selection_device(embedded.device))
     result = picked.result
 
     reporter.set_stage("outputs")

@@ -1,28 +1,52 @@
-"""Greedy k-center (farthest point first), the core of every diversity selection.
+"""Greedy k-center (farthest point first): the one core of every selection.
 
-Each step adds the candidate farthest from everything selected so far, then lowers every
-point's distance-to-selection with the new center. The update is one matrix-vector product
-over the embeddings (``|x|² - 2 x·c + |c|²``), so a step costs one pass over N·D floats: the
-loop runs at memory bandwidth instead of allocating N×1 distance matrices per step.
+Each pick lowers every point's distance-to-selection with the new center and finds the
+farthest candidate. That update is one pass over the N·D floats of the embeddings, fused with
+everything else a pick needs (``kernels.update``), so the loop runs at memory bandwidth. On a
+GPU the same update runs in torch (``torch_tracker.TorchTracker``) on the device.
+
+``select.select`` drives a tracker for every strategy mix; :func:`greedy_k_center` is that loop
+with DIVERSITY alone.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import numpy.typing as npt
 
+from . import kernels
 
-class DistanceTracker:
-    """Squared distance of every point to its nearest selected point, kept up to date.
 
-    embeddings: float32 (N, D). ``min_sq[i]`` is +inf before anything is selected and -1 for
-    selected points, so ``argmax`` over it is the farthest candidate (lowest index on ties).
-    ``nearest[i]`` is the index of the selected point closest to i (-1 before any selection).
+class Tracker(Protocol):
+    """What the selection loop asks of a distance tracker, on any device.
+
+    Every point has a squared distance to its nearest selected point (+inf before anything is
+    selected) and, when tracked, the index of that point (-1: none, or a pick outside the data).
+    Pickable points are the candidates not yet selected; :attr:`far_index` is the pickable point
+    farthest from the selection (lowest index on ties; -1 when none is left) and :attr:`far_sq`
+    its squared distance.
     """
 
-    SELECTED = -1.0
+    far_index: int
+    far_sq: float
 
-    def __init__(self, embeddings: np.ndarray, track_nearest: bool = False):
+    def add(self, index: int) -> None: ...
+    def add_external(self, centers: np.ndarray) -> None: ...
+    def sq_at(self, index: int) -> float: ...
+    def best_total(self, static: np.ndarray, weight: float | np.ndarray, extra: np.ndarray | None) -> int: ...
+    def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]: ...
+
+
+class DistanceTracker:
+    """The CPU tracker: float32 embeddings (N, D) in memory, the per-pick passes compiled.
+
+    candidates: bool (N,), the points that may be picked (default all); the others still get
+    their distances (the removed-samples report reads them).
+    """
+
+    def __init__(self, embeddings: np.ndarray, candidates: np.ndarray | None = None, track_nearest: bool = False):
         self.x = np.ascontiguousarray(embeddings, dtype=np.float32)
         if self.x.ndim != 2:
             raise ValueError(f"embeddings must be a 2-D array (N, D), got shape {self.x.shape}")
@@ -30,62 +54,94 @@ class DistanceTracker:
         self.sq_norms = np.einsum("ij,ij->i", self.x, self.x)
         self.min_sq = np.full(n, np.inf, dtype=np.float32)
         self.nearest = np.full(n, -1, dtype=np.int64) if track_nearest else None
-        self._d2 = np.empty(n, dtype=np.float32)
-        self._mask = np.empty(n, dtype=bool) if track_nearest else None
+        self.pickable = np.ones(n, dtype=bool) if candidates is None else np.array(candidates, dtype=bool)
+        self.selected = np.zeros(n, dtype=bool)
+        blocks = kernels.blocks()
+        self._best_value = np.empty(blocks, dtype=np.float32)
+        self._best_index = np.empty(blocks, dtype=np.int64)
+        self._no_nearest = np.empty(0, dtype=np.int64)
+        self._none = np.empty(0, dtype=np.float32)
+        self._weight = np.empty(1, dtype=np.float32)
+        self.far_index = int(np.argmax(self.pickable)) if self.pickable.any() else -1
+        self.far_sq = float("inf") if self.far_index >= 0 else -1.0
 
-    def add(self, index: int, count_as_candidate: bool = False) -> None:
-        """Select point ``index``: lower every distance with it; mark it selected."""
-        d2 = self._d2
-        # -2 x·c is the one pass over N·D; scaling the vector instead of the result saves a pass.
-        np.matmul(self.x, -2.0 * self.x[index], out=d2)
-        d2 += self.sq_norms
-        d2 += self.sq_norms[index]
-        np.maximum(d2, 0.0, out=d2)  # rounding can make |x-c|² of near-duplicates negative
-        if self.nearest is not None:
-            np.less(d2, self.min_sq, out=self._mask)
-            self.nearest[self._mask] = index
-        np.minimum(self.min_sq, d2, out=self.min_sq)
-        if not count_as_candidate:
-            self.min_sq[index] = self.SELECTED
+    def add(self, index: int) -> None:
+        """Select point ``index``: lower every distance with it; find the new farthest candidate."""
+        self.pickable[index] = False
+        self.selected[index] = True
+        self._update(self.x[index], index)
 
     def add_external(self, centers: np.ndarray) -> None:
-        """Count points outside the candidate set (e.g. a datapool's earlier picks) as selected."""
+        """Count points outside the data (e.g. a datapool's earlier picks) as selected."""
         for center in np.asarray(centers, dtype=np.float32).reshape(-1, self.x.shape[1]):
-            d2 = np.maximum(self.sq_norms - 2.0 * (self.x @ center) + float(center @ center), 0.0)
-            if self.nearest is not None:
-                self.nearest[d2 < self.min_sq] = -1  # nearest pick lies outside this data
-            np.minimum(self.min_sq, d2, out=self.min_sq)
+            self._update(np.ascontiguousarray(center), -1)
 
-    def farthest(self) -> int:
-        """Index of the candidate farthest from the selection, or -1 when none is left."""
-        if self.min_sq.size == 0:
-            return -1
-        index = int(np.argmax(self.min_sq))
-        return index if self.min_sq[index] != self.SELECTED else -1
+    def _update(self, center: np.ndarray, index: int) -> None:
+        center_sq = np.float32(np.dot(center, center))
+        nearest = self.nearest if self.nearest is not None else self._no_nearest
+        kernels.update(self.x, self.sq_norms, center, center_sq, self.min_sq, nearest, index, self.pickable,
+                       self._best_value, self._best_index)
+        self.far_index = kernels.first_best(self._best_value, self._best_index)
+        self.far_sq = float(self.min_sq[self.far_index]) if self.far_index >= 0 else -1.0
 
-    def distances(self) -> np.ndarray:
-        """Euclidean distance to the selection (float32, N); -1 for selected points."""
-        return np.sqrt(self.min_sq, where=self.min_sq >= 0, out=np.full_like(self.min_sq, -1.0))
+    def sq_at(self, index: int) -> float:
+        return float(self.min_sq[index])
+
+    def best_total(self, static: np.ndarray, weight: float | np.ndarray, extra: np.ndarray | None) -> int:
+        """The pickable point with the largest ``static + weight · distance / farthest distance
+        (+ extra)``; float32 (N,) arrays; ``weight`` a number or float32 (N,)."""
+        if not isinstance(weight, np.ndarray):
+            self._weight[0] = weight
+        weights = weight if isinstance(weight, np.ndarray) else self._weight
+        inverse_far = 0.0 if np.isinf(self.far_sq) else 1.0 / max(float(np.sqrt(self.far_sq)), 1e-12)
+        kernels.best_total(self.min_sq, self.pickable, static, weights, self._none if extra is None else extra,
+                           np.float32(inverse_far), self._best_value, self._best_index)
+        return kernels.first_best(self._best_value, self._best_index)
+
+    def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(min_sq float32 (N,), nearest int64 (N,) or None, selected bool (N,)) as numpy arrays."""
+        return self.min_sq, self.nearest, self.selected
 
 
-def greedy_k_center(embeddings: np.ndarray, k: int, already_selected: npt.ArrayLike | None = None) -> np.ndarray:
+def tracker_for(
+    embeddings: np.ndarray,
+    candidates: np.ndarray | None = None,
+    track_nearest: bool = False,
+    device: str = "cpu",
+    backend: str | None = None,
+) -> Tracker:
+    """The tracker for ``device``: the compiled CPU one, or torch's on a GPU ("cuda", "cuda:1").
+    ``backend`` ("numba" or "torch") overrides the choice (torch on "cpu" runs its CPU build)."""
+    if (backend or ("numba" if device == "cpu" else "torch")) == "torch":
+        from .torch_tracker import TorchTracker  # torch loads only for GPU selection
+
+        return TorchTracker(embeddings, candidates, track_nearest, device)
+    return DistanceTracker(embeddings, candidates, track_nearest)
+
+
+def greedy_k_center(
+    embeddings: np.ndarray,
+    k: int,
+    already_selected: npt.ArrayLike | None = None,
+    device: str = "cpu",
+    backend: str | None = None,
+) -> np.ndarray:
     """Pick ``k`` points by greedy k-center; returns their indices (int64) in pick order.
 
     embeddings: float32 (N, D). ``already_selected``: indices counted as selected before the
     first pick (never returned again). With nothing selected the first pick is index 0 (all
-    distances are infinite; ties go to the lowest index). Returns fewer than ``k`` indices
-    when the candidates run out.
+    distances are infinite; ties go to the lowest index). When ``k`` covers every candidate,
+    returns them all in index order. Exactly what ``select`` picks for DIVERSITY alone.
     """
+    from ..config.selection import SelectionConfig, SelectionStrategy, StrategySpec
+    from .objectives import Objective
+    from .select import select
+
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
-    tracker = DistanceTracker(embeddings)
-    for index in np.asarray(already_selected if already_selected is not None else [], dtype=np.int64):
-        tracker.add(int(index))
-    picks: list[int] = []
-    while len(picks) < k:
-        index = tracker.farthest()
-        if index < 0:
-            break
-        picks.append(index)
-        tracker.add(index)
-    return np.asarray(picks, dtype=np.int64)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    config = SelectionConfig(n_samples=k, strategies=[StrategySpec(strategy=SelectionStrategy(type="DIVERSITY"))])
+    preselected = np.asarray(already_selected if already_selected is not None else [], dtype=np.int64)
+    return select(embeddings, config, [Objective("DIVERSITY", "diversity")], preselected=preselected, device=device,
+                  backend=backend).indices

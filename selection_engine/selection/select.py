@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.selection import SelectionConfig
-from .kcenter import DistanceTracker
+from .kcenter import Tracker, tracker_for
 from .objectives import Objective, rescale
 
 
@@ -79,12 +79,16 @@ def select(
     candidates: np.ndarray | None = None,
     preselected: np.ndarray | None = None,
     external: np.ndarray | None = None,
+    device: str = "cpu",
+    backend: str | None = None,
 ) -> SelectionResult:
     """Run the greedy selection.
 
     embeddings: float32 (N, D). candidates: bool (N,), which samples may be picked (default all).
     preselected: indices counted as already selected (e.g. a datapool's picks present in the
-    data). external: float32 (M, D) embeddings of earlier picks absent from the data.
+    data). external: float32 (M, D) embeddings of earlier picks absent from the data. device:
+    where the per-pick passes run ("cpu", or a GPU such as "cuda"); backend: "numba" or "torch"
+    to choose the tracker regardless of the device (``kcenter.tracker_for``).
     """
     n = embeddings.shape[0]
     candidates = np.ones(n, dtype=bool) if candidates is None else candidates.copy()
@@ -94,12 +98,11 @@ def select(
     k = target_count(config, n_candidates)
     min_distance = config.min_distance
 
-    tracker = DistanceTracker(embeddings, track_nearest=True)
+    tracker = tracker_for(embeddings, candidates, track_nearest=True, device=device, backend=backend)
     for index in preselected:
         tracker.add(int(index))
     if external is not None and len(external):
         tracker.add_external(external)
-    blocked = ~candidates  # never picked, but their distances feed the removed-samples report
 
     if k is not None and k >= n_candidates and min_distance is None:
         every = np.flatnonzero(candidates)
@@ -108,6 +111,7 @@ def select(
         contributions = {o.label: np.full(len(every), np.nan) for o in objectives}
         return _finish(tracker, every, contributions, np.full(len(every), np.nan), "every candidate selected", skipped=True)
 
+    # The terms that do not change between picks, summed once, in float32 like the distances.
     static = np.zeros(n, dtype=np.float64)
     for objective in objectives:
         if objective.kind == "similarity":
@@ -116,15 +120,18 @@ def select(
         if objective.kind in ("weights", "similarity"):
             assert objective.values is not None, "WEIGHTS and SIMILARITY objectives have values"
             static += objective.strength * objective.values
+    static32 = static.astype(np.float32)
     diversities = [o for o in objectives if o.kind == "diversity"]
-    div_strength = sum(o.strength for o in diversities)
     factors = [o.factor for o in diversities if o.factor is not None]
-    # Per-sample weight of the shared distance term: a scalar, or (N,) when typicality weighs it.
-    div_weight = sum(o.strength * (o.factor if o.factor is not None else 1.0) for o in diversities)
+    # Per-sample weight of the shared distance term: a number, or (N,) when typicality weighs it.
+    div_weight: float | np.ndarray = sum(o.strength * (o.factor if o.factor is not None else 1.0) for o in diversities)
+    if isinstance(div_weight, np.ndarray):
+        div_weight = div_weight.astype(np.float32)
     balances = [o for o in objectives if o.kind == "balance"]
     balance_counts = [_required(o.counts, o.label) for o in balances]
     balance_totals = [np.zeros(counts.shape[1]) for counts in balance_counts]
     only_diversity = not factors and all(o.kind in ("diversity", "threshold") for o in objectives)
+    pickable = candidates.copy()  # the BALANCE terms rescale over the pickable samples
 
     picks: list[int] = []
     picked_terms: dict[str, list[float]] = {o.label: [] for o in objectives}
@@ -132,46 +139,33 @@ def select(
     picked_factor: list[float] = []
     limit = n_candidates if k is None else min(k, n_candidates)
     stop_reason = "n_samples reached" if k is not None and k <= n_candidates else "no candidates left"
-    sq = np.empty(n, dtype=np.float32)  # squared distance to the selection; -1 = not pickable
     while len(picks) < limit:
-        np.copyto(sq, tracker.min_sq)
-        sq[blocked] = -1.0
-        farthest = int(np.argmax(sq))
-        if sq[farthest] < 0:
+        farthest, far_sq = tracker.far_index, tracker.far_sq
+        if farthest < 0:
             stop_reason = "no candidates left"
             break
-        far_sq = float(sq[farthest])
         if min_distance is not None and np.isfinite(far_sq) and np.sqrt(far_sq) < min_distance:
             stop_reason = f"min_distance reached: no candidate is farther than {min_distance} from the selection"
             break
-        pickable = sq >= 0
-        terms: dict[str, np.ndarray] = {}
-        if div_strength:
-            if np.isinf(far_sq):  # nothing selected yet: every candidate is infinitely far, a tie
-                terms["diversity"] = pickable.astype(np.float64)
-            else:
-                terms["diversity"] = np.sqrt(np.maximum(sq, 0.0), dtype=np.float64) / max(np.sqrt(far_sq), 1e-12)
-        for objective, totals in zip(balances, balance_totals):
-            terms[objective.label] = _balance_term(objective, totals, pickable)
+        balance_terms = [_balance_term(o, totals, pickable) for o, totals in zip(balances, balance_totals)]
         if only_diversity:
             index = farthest  # DIVERSITY alone: exactly greedy k-center
         else:
-            total = static.copy()
-            if div_strength:
-                total += div_weight * terms["diversity"]
-            for objective in balances:
-                total += objective.strength * terms[objective.label]
-            total[~pickable] = -np.inf
-            index = int(np.argmax(total))
+            extra = None
+            if balances:
+                extra = sum((o.strength * term for o, term in zip(balances, balance_terms)), np.zeros(n)).astype(np.float32)
+            index = tracker.best_total(static32, div_weight, extra)
+        sq = tracker.sq_at(index)
         picks.append(index)
-        picked_distance.append(float(np.sqrt(sq[index])))
+        picked_distance.append(float(np.sqrt(sq)))
+        distance_term = 1.0 if np.isinf(far_sq) else float(np.sqrt(max(sq, 0.0))) / max(float(np.sqrt(far_sq)), 1e-12)
         for objective in objectives:
             if objective.kind == "diversity":
-                value = objective.strength * terms["diversity"][index]
+                value = objective.strength * distance_term
                 if objective.factor is not None:
                     value *= objective.factor[index]
             elif objective.kind == "balance":
-                value = objective.strength * terms[objective.label][index]
+                value = objective.strength * balance_terms[balances.index(objective)][index]
             elif objective.kind == "threshold":
                 value = _required(objective.values, objective.label)[index]
             else:
@@ -181,6 +175,7 @@ def select(
             picked_factor.append(float(factors[0][index]))
         for counts, totals in zip(balance_counts, balance_totals):
             totals += counts[index]
+        pickable[index] = False
         tracker.add(index)
     contributions = {label: np.asarray(values, dtype=np.float64) for label, values in picked_terms.items()}
     result = _finish(tracker, np.asarray(picks, dtype=np.int64), contributions, np.asarray(picked_distance), stop_reason)
@@ -195,17 +190,17 @@ def _required(array: np.ndarray | None, label: str) -> np.ndarray:
 
 
 def _finish(
-    tracker: DistanceTracker,
+    tracker: Tracker,
     picks: np.ndarray,
     contributions: dict[str, np.ndarray],
     distance_at_pick: np.ndarray,
     stop_reason: str,
     skipped: bool = False,
 ) -> SelectionResult:
-    assert tracker.nearest is not None, "select's tracker tracks the nearest pick"
-    nearest = tracker.nearest.copy()
-    nearest_distance = np.where(np.isfinite(tracker.min_sq), np.sqrt(np.maximum(tracker.min_sq, 0.0)), np.nan)
-    selected = tracker.min_sq == DistanceTracker.SELECTED
+    min_sq, tracked, selected = tracker.results()
+    assert tracked is not None, "select's tracker tracks the nearest pick"
+    nearest = tracked.copy()
+    nearest_distance = np.where(np.isfinite(min_sq), np.sqrt(np.maximum(min_sq, 0.0)), np.nan).astype(np.float64)
     nearest[selected] = np.flatnonzero(selected)
     nearest_distance[selected] = 0.0
     return SelectionResult(
@@ -213,7 +208,7 @@ def _finish(
         contributions=contributions,
         distance_at_pick=distance_at_pick,
         nearest=nearest,
-        nearest_distance=nearest_distance.astype(np.float64),
+        nearest_distance=nearest_distance,
         stop_reason=stop_reason,
         skipped=skipped,
     )

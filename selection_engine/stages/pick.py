@@ -70,19 +70,31 @@ def earlier_picks(
     return Earlier(pool, candidates, preselected, external, labeled)
 
 
+def selection_device(embedding_device: str) -> str:
+    """Where the selection loop runs: on the GPU the run embedded on, else on the CPU (an
+    embeddings file's run, a CPU run)."""
+    return embedding_device if embedding_device.startswith("cuda") else "cpu"
+
+
 def pick(
-    table: EmbeddingTable, data: SelectionData, selection: SelectionConfig, earlier: Earlier, seed: int, reporter: Reporter
+    table: EmbeddingTable,
+    data: SelectionData,
+    selection: SelectionConfig,
+    earlier: Earlier,
+    seed: int,
+    reporter: Reporter,
+    device: str = "cpu",
 ) -> Picked:
     """Select from the candidates of ``earlier`` with the strategies of ``selection``;
-    ``table.embeddings`` (N, D) as used for selection. Sets ``data.n_labeled`` and, when a
-    strategy reads it, ``data.typicality`` before the objectives are built."""
+    ``table.embeddings`` (N, D) as used for selection, on ``device``. Sets ``data.n_labeled``
+    and, when a strategy reads it, ``data.typicality`` before the objectives are built."""
     data.n_labeled = earlier.n_labeled
     if selection.uses_typicality:
         data.typicality = typicality(table.embeddings, seed=seed)
     candidates = earlier.candidates.copy()
     objectives = build_objectives(selection, data, candidates, seed)
     reporter.log(f"Sampling dataset with stopping condition: {_describe_stop(selection, int(candidates.sum()))}")
-    result = select(table.embeddings, selection, objectives, candidates, earlier.preselected, earlier.external)
+    result = select(table.embeddings, selection, objectives, candidates, earlier.preselected, earlier.external, device=device)
     if result.skipped:
         reporter.log(
             "Skipped sampling because the number of remaining images is smaller than the number of "
