@@ -179,8 +179,9 @@ def test_rows_come_in_chunks_without_changing_a_value(dataset, tmp_path):
     run = new_run(dataset)
     whole = list(results.SampleRows(run, run_dir))
     chunked = results.SampleRows(run, run_dir, chunk_size=2)
-    assert list(chunked) == whole
-    assert [list(r.scores) for r in chunked.__iter__()] == [list(r.scores) for r in whole]
+    rows = list(chunked)
+    assert rows == whole
+    assert [(list(r.scores), list(r.metadata)) for r in rows] == [(list(r.scores), list(r.metadata)) for r in whole]
     assert chunked.selected == [AWKWARD[1], AWKWARD[4], AWKWARD[7]]
 
 
