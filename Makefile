@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/embedding.py
 	$(BIN)/python benchmarks/report.py
 	$(BIN)/python benchmarks/gallery.py
+	$(BIN)/python benchmarks/gallery_load.py
 	$(BIN)/python benchmarks/active_learning.py
 
 # The gates CI runs before the tests: ruff (style, bugs, the engine's import ban), mypy (strict

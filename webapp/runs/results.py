@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ from .models import Run, RunSample
 
 EMBEDDINGS_NPY = "gallery/embeddings.npy"
 _TEXT = {"filenames": str, "reason": str, "nearest_selected": str}
-#: Keys ``load_samples`` puts in ``RunSample.scores`` that are facts of the selection, not scores
+#: Keys ``SampleRows`` puts in ``RunSample.scores`` that are facts of the selection, not scores
 #: (besides the ``contribution/<objective>`` terms).
 SELECTION_FACTS = frozenset({"typicality_factor", "distance_to_nearest_earlier_pick", "nearest_selected", "distance"})
 
@@ -50,77 +52,193 @@ def _clean(value):
     return value
 
 
-def _rows(frame: pd.DataFrame) -> dict[str, dict]:
-    """filename → {column: value} without missing values."""
-    if frame.empty:
-        return {}
-    frame = frame.set_index("filenames")
-    return {
-        name: {k: _clean(v) for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
-        for name, row in zip(frame.index, frame.to_dict("records"))
-    }
-
-
 def _read(path: Path, **kwargs) -> pd.DataFrame:
     kwargs.setdefault("dtype", _TEXT)
     return pd.read_csv(path, **kwargs) if path.exists() else pd.DataFrame()
 
 
+_MISSING = object()  # a value the CSV left empty, where empty means "no such key"
+
+
+def _column(values: pd.Series, keep_missing: bool) -> list:
+    """The column's values as ``_clean`` makes them; a missing one (NaN) is None if
+    ``keep_missing``, else ``_MISSING``. Numeric columns in one numpy step, the rest value by value."""
+    array = values.to_numpy()
+    if array.dtype.kind == "f":
+        out = array.astype(object)  # Python floats
+        out[~np.isfinite(array)] = None
+        if not keep_missing:
+            out[np.isnan(array)] = _MISSING
+        return out.tolist()
+    if array.dtype.kind in "iub":
+        return array.tolist()
+    missing = None if keep_missing else _MISSING
+    return [missing if isinstance(v, float) and math.isnan(v) else _clean(v) for v in array.tolist()]
+
+
+def _records(frame: pd.DataFrame, keep_missing: bool) -> list[dict]:
+    """{column: value} per row of ``frame``, without missing values unless ``keep_missing``."""
+    keys = list(frame.columns)
+    if not keys:
+        return [{} for _ in range(len(frame))]
+    columns = [_column(frame[key], keep_missing) for key in keys]
+    if keep_missing:
+        return [dict(zip(keys, values)) for values in zip(*columns)]
+    return [{k: v for k, v in zip(keys, values) if v is not _MISSING} for values in zip(*columns)]
+
+
+class _ByName:
+    """Rows of a table by filename (of a name listed twice, the last row, as a dict would keep)."""
+
+    def __init__(self, filenames: pd.Series):
+        self._rows = np.flatnonzero(~filenames.duplicated(keep="last").to_numpy())
+        self._index = pd.Index(filenames.to_numpy()[self._rows])
+
+    def rows(self, names: list[str]) -> np.ndarray:
+        """int64 (len(names),): each name's row in the table, -1 where it has none."""
+        found = self._index.get_indexer(names)
+        return np.where(found >= 0, self._rows[found], -1) if len(self._rows) else np.full(len(names), -1)
+
+
+class _Table:
+    """A per-filename CSV of the run (scores, metadata): each name's {column: value}."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self._by_name = _ByName(frame["filenames"] if not frame.empty else pd.Series([], dtype=object))
+        self._values = frame.drop(columns="filenames") if not frame.empty else frame
+
+    def records(self, names: list[str]) -> list[dict]:
+        rows = self._by_name.rows(names)
+        found = iter(_records(self._values.iloc[rows[rows >= 0]], keep_missing=False))
+        return [next(found) if row >= 0 else {} for row in rows]
+
+
+class SampleRow(NamedTuple):
+    """One RunSample's values; ``SampleRow._fields`` are the columns for ``bulk.insert``."""
+
+    run_id: int
+    filename: str
+    selected: bool
+    rank: int | None
+    score: float | None  # None only where the primary score is missing (NaN) or infinite
+    scores: dict
+    reason: str
+    classes: str
+    metadata: dict
+    row: int
+    x: float | None
+    y: float | None
+
+
+class SampleRows:
+    """A finished run's samples as rows for RunSample (selected first, by rank), read from its
+    run directory and built ``chunk_size`` at a time: a million-sample run is never a million
+    model instances or a million dicts at once.
+
+    Iterate once. ``selected`` is the selection's filenames by rank; ``kinds`` has seen every
+    sample's metadata once the iteration is done (``kinds.facts()`` for ``Run.facts``).
+    """
+
+    def __init__(self, run: Run, run_dir: Path, chunk_size: int = 10_000):
+        self.run_id, self.primary_score, self.chunk_size = run.pk, run.primary_score, chunk_size
+        self._embeddings, self._xy = _embedding_map(run_dir)  # first: its peak is over before the rest is read
+        self._selected = _read(run_dir / "data/selected_samples.csv")
+        self._removed = _read(run_dir / "removed_samples.csv", keep_default_na=False, na_values={"distance": [""]})
+        self._scores = _Table(_read(run_dir / "data/scores.csv"))
+        self._metadata = _Table(_read(run_dir / "data/metadata.csv"))
+        task = task_of_column(run.primary_score)
+        classes = _read(run_dir / "data/classes.csv", dtype=str, keep_default_na=False)  # class "3" is text
+        has_classes = bool(task) and task in classes
+        self._classes = _ByName(classes["filenames"] if has_classes else pd.Series([], dtype=object))
+        self._labels = classes[task].tolist() if has_classes else []
+        self.selected: list[str] = self._selected["filenames"].tolist() if not self._selected.empty else []
+        self.kinds = MetadataKinds()
+
+    def __iter__(self) -> Iterator[SampleRow]:
+        size = self.chunk_size
+        for start in range(0, len(self._selected), size):
+            chunk = self._selected.iloc[start:start + size]
+            ranks = [int(rank) for rank in chunk["rank"].tolist()]
+            extras = _records(chunk.drop(columns=["filenames", "rank", "reason"], errors="ignore"), keep_missing=True)
+            yield from self._rows(chunk, True, ranks, extras)
+        for start in range(0, len(self._removed), size):
+            chunk = self._removed.iloc[start:start + size]
+            nearest = chunk["nearest_selected"].tolist() if "nearest_selected" in chunk else [None] * len(chunk)
+            distances = [_clean(float(d)) for d in chunk["distance"].tolist()]
+            extras = [{k: v for k, v in (("nearest_selected", n or None), ("distance", d)) if v is not None}
+                      for n, d in zip(nearest, distances)]
+            yield from self._rows(chunk, False, [None] * len(chunk), extras)
+
+    def _rows(self, chunk: pd.DataFrame, selected: bool, ranks: list, extras: list[dict]) -> Iterator[SampleRow]:
+        names = chunk["filenames"].tolist()
+        reasons = [str(r or "")[:500] for r in chunk["reason"].tolist()] if "reason" in chunk else [""] * len(names)
+        labels = [self._labels[i] if i >= 0 else "" for i in self._classes.rows(names)]
+        rows = self._embeddings.rows(names)
+        xy = self._xy[np.maximum(rows, 0)].tolist() if len(self._xy) else [None] * len(names)
+        primary = self.primary_score
+        for name, rank, reason, extra, scores, metadata, label, row, point in zip(
+            names, ranks, reasons, extras, self._scores.records(names), self._metadata.records(names), labels,
+            rows.tolist(), xy, strict=True,
+        ):
+            values = {**scores, **extra}
+            self.kinds.add(metadata)
+            yield SampleRow(
+                self.run_id, name, selected, rank,
+                values.get(primary, RunSample.NO_SCORE) if primary else RunSample.NO_SCORE,
+                values, reason, f"|{label.replace(';', '|')}|" if label else "", metadata, row,
+                point[0] if row >= 0 else None, point[1] if row >= 0 else None,
+            )
+
+
 def load_samples(run: Run, run_dir: Path) -> list[RunSample]:
-    """One unsaved RunSample per sample of the run (selected first, by rank)."""
-    selected = _read(run_dir / "data/selected_samples.csv")
-    removed = _read(run_dir / "removed_samples.csv", keep_default_na=False, na_values={"distance": [""]})
-    scores = _rows(_read(run_dir / "data/scores.csv"))
-    metadata = _rows(_read(run_dir / "data/metadata.csv"))
-    task = task_of_column(run.primary_score)
-    classes_frame = _read(run_dir / "data/classes.csv", dtype=str, keep_default_na=False)  # class "3" is text
-    classes = dict(zip(classes_frame["filenames"], classes_frame[task])) if task and task in classes_frame else {}
-    rows, xy = _embedding_map(run_dir)
+    """One unsaved RunSample per sample of the run (selected first, by rank): the rows of
+    :class:`SampleRows` as model instances, for small runs and for comparing with the bulk path."""
+    return [RunSample(**row._asdict()) for row in SampleRows(run, run_dir)]
 
-    def sample(name: str, **fields) -> RunSample:
-        values = {**scores.get(name, {}), **fields.pop("extra", {})}
-        row = rows.get(name, -1)
-        labels = classes.get(name, "")
-        return RunSample(
-            run=run, filename=name, scores=values, metadata=metadata.get(name, {}),
-            score=values.get(run.primary_score, RunSample.NO_SCORE) if run.primary_score else RunSample.NO_SCORE,
-            classes=f"|{labels.replace(';', '|')}|" if labels else "",
-            row=row, x=float(xy[row, 0]) if row >= 0 else None, y=float(xy[row, 1]) if row >= 0 else None,
-            **fields,
-        )
 
-    samples = []
-    for record in selected.to_dict("records"):
-        extra = {k: _clean(v) for k, v in record.items() if k not in ("filenames", "rank", "reason")}
-        samples.append(sample(record["filenames"], selected=True, rank=int(record["rank"]),
-                              reason=str(record.get("reason") or "")[:500], extra=extra))
-    for record in removed.to_dict("records"):
-        extra = {"nearest_selected": record.get("nearest_selected") or None, "distance": _clean(float(record["distance"]))}
-        samples.append(sample(record["filenames"], selected=False, reason=str(record.get("reason") or "")[:500],
-                              extra={k: v for k, v in extra.items() if v is not None}))
-    return samples
+class MetadataKinds:
+    """Which metadata keys the samples have, and which hold only numbers, seen one sample's
+    metadata at a time: the gallery sorts numeric keys as numbers and the others as text."""
+
+    def __init__(self) -> None:
+        self._numeric: dict[str, bool] = {}
+
+    def add(self, metadata: dict) -> None:
+        kinds = self._numeric
+        for key, value in metadata.items():
+            if value is None:
+                continue
+            # type() first: the isinstance() rule alone on every value is a second per million samples
+            numeric = type(value) in (float, int) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+            if key not in kinds or not numeric:
+                kinds[key] = kinds.get(key, True) and numeric
+
+    def facts(self) -> dict:
+        """{"metadata_keys": every key, "numeric_metadata": keys whose values are all numbers}."""
+        kinds = self._numeric
+        return {"metadata_keys": sorted(kinds), "numeric_metadata": sorted(k for k, numeric in kinds.items() if numeric)}
 
 
 def metadata_facts(samples: list[RunSample]) -> dict:
-    """{"metadata_keys": every key, "numeric_metadata": keys whose values are all numbers}:
-    the gallery sorts numeric keys as numbers and the others as text."""
-    kinds: dict[str, bool] = {}
+    """:meth:`MetadataKinds.facts` of ``samples``."""
+    kinds = MetadataKinds()
     for sample in samples:
-        for key, value in sample.metadata.items():
-            if value is not None:
-                numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-                kinds[key] = kinds.get(key, True) and numeric
-    return {"metadata_keys": sorted(kinds), "numeric_metadata": sorted(k for k, numeric in kinds.items() if numeric)}
+        kinds.add(sample.metadata)
+    return kinds.facts()
 
 
-def _embedding_map(run_dir: Path) -> tuple[dict[str, int], np.ndarray]:
+def _embedding_map(run_dir: Path) -> tuple[_ByName, np.ndarray]:
     """filename → embedding row, and the (N, 2) PCA map; saves the embeddings for lookups."""
     path = run_dir / "data/normalized_embeddings.csv"
     if not path.exists():
-        return {}, np.zeros((0, 2))
-    frame = pd.read_csv(path, dtype={"filenames": str})
-    columns = [c for c in frame.columns if c.startswith("embedding_")]
-    embeddings = frame[columns].to_numpy(dtype=np.float32)
+        return _ByName(pd.Series([], dtype=object)), np.zeros((0, 2))
+    # In pieces: a million rows of 32 dimensions are 256 MB as float64, 128 MB kept as float32.
+    names, parts = [], []
+    for frame in pd.read_csv(path, dtype={"filenames": str}, chunksize=100_000):
+        names.append(frame["filenames"])
+        parts.append(frame[[c for c in frame.columns if c.startswith("embedding_")]].to_numpy(dtype=np.float32))
+    embeddings = np.concatenate(parts)
+    del parts
     target = run_dir / EMBEDDINGS_NPY
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(target, mode="wb") as handle:
@@ -129,7 +247,7 @@ def _embedding_map(run_dir: Path) -> tuple[dict[str, int], np.ndarray]:
         xy = PCA(n_components=2, random_state=0).fit_transform(embeddings)
     else:
         xy = np.zeros((len(embeddings), 2))
-    return {name: i for i, name in enumerate(frame["filenames"])}, xy
+    return _ByName(pd.concat(names, ignore_index=True)), xy
 
 
 def nearest_neighbours(run: Run, sample: RunSample, k: int = 8) -> list[tuple[int, float]]:

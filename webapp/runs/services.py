@@ -22,7 +22,7 @@ from selection_engine.errors import ConfigError, InputError
 from selection_engine.fileio import atomic_write
 from selection_engine.sources import safe_relpath
 
-from .. import datadir
+from .. import bulk, datadir
 from ..validation import clean_name
 from . import jobs, results
 from .models import Preset, Run, RunSample
@@ -188,20 +188,25 @@ def fail_stale_runs() -> int:
 
 
 def complete_run(run: Run, *, run_dir: Path, n_selected: int) -> None:
-    """Load the run's samples into the database, tag its selection, then mark it completed."""
+    """Load the run's samples into the database, tag its selection, then mark it completed; all
+    in one transaction, so a failure leaves no samples and the run not completed.
+
+    The samples stream from the run directory into ``bulk.insert`` (COPY on PostgreSQL): a
+    million-sample run never holds a million model instances.
+    """
     from ..datasets.models import Tag, TagItem
 
-    samples = results.load_samples(run, run_dir)
-    picked = [s.filename for s in samples if s.selected]
+    samples = results.SampleRows(run, run_dir)
     with transaction.atomic():
         RunSample.objects.filter(run=run).delete()
-        RunSample.objects.bulk_create(samples, batch_size=2000)
+        bulk.insert(RunSample, results.SampleRow._fields, samples)
         tag, _ = Tag.objects.update_or_create(
-            dataset=run.dataset, name=f"run-{run.pk}-selected", defaults={"run": run, "query": {}, "size": len(picked)}
+            dataset=run.dataset, name=f"run-{run.pk}-selected",
+            defaults={"run": run, "query": {}, "size": len(samples.selected)},
         )
         tag.items.all().delete()
-        TagItem.objects.bulk_create([TagItem(tag=tag, filename=name) for name in picked], batch_size=5000)
+        bulk.insert(TagItem, ("tag_id", "filename"), ((tag.pk, name) for name in samples.selected))
         Run.objects.filter(pk=run.pk).update(
             state=Run.COMPLETED, n_selected=n_selected, finished_at=timezone.now(), stage="done", error="",
-            facts=results.metadata_facts(samples),
+            facts=samples.kinds.facts(),
         )
