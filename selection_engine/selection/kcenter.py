@@ -16,8 +16,6 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import kernels
-
 
 class Tracker(Protocol):
     """What the selection loop asks of a distance tracker, on any device.
@@ -56,6 +54,9 @@ class DistanceTracker:
         self.nearest = np.full(n, -1, dtype=np.int64) if track_nearest else None
         self.pickable = np.ones(n, dtype=bool) if candidates is None else np.array(candidates, dtype=bool)
         self.selected = np.zeros(n, dtype=bool)
+        from . import kernels  # numba loads (about half a second) only when something is selected
+
+        self._kernels = kernels
         blocks = kernels.blocks()
         self._best_value = np.empty(blocks, dtype=np.float32)
         self._best_index = np.empty(blocks, dtype=np.int64)
@@ -79,6 +80,7 @@ class DistanceTracker:
     def _update(self, center: np.ndarray, index: int) -> None:
         center_sq = np.float32(np.dot(center, center))
         nearest = self.nearest if self.nearest is not None else self._no_nearest
+        kernels = self._kernels
         kernels.update(self.x, self.sq_norms, center, center_sq, self.min_sq, nearest, index, self.pickable,
                        self._best_value, self._best_index)
         self.far_index = kernels.first_best(self._best_value, self._best_index)
@@ -94,9 +96,10 @@ class DistanceTracker:
             self._weight[0] = weight
         weights = weight if isinstance(weight, np.ndarray) else self._weight
         inverse_far = 0.0 if np.isinf(self.far_sq) else 1.0 / max(float(np.sqrt(self.far_sq)), 1e-12)
+        kernels = self._kernels
         kernels.best_total(self.min_sq, self.pickable, static, weights, self._none if extra is None else extra,
                            np.float32(inverse_far), self._best_value, self._best_index)
-        return kernels.first_best(self._best_value, self._best_index)
+        return int(kernels.first_best(self._best_value, self._best_index))
 
     def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """(min_sq float32 (N,), nearest int64 (N,) or None, selected bool (N,)) as numpy arrays."""
