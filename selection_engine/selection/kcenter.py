@@ -11,7 +11,7 @@ with DIVERSITY alone.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +37,32 @@ class Tracker(Protocol):
     def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]: ...
 
 
-class DistanceTracker:
+class TrackerBase:
+    """What every tracker does the same way, whatever holds its arrays: picking a point marks it
+    selected and no longer pickable, then lowers the distances with it (``_update``)."""
+
+    pickable: Any
+    selected: Any
+    x: Any
+    far_index: int
+    far_sq: float
+
+    def _start(self, pickable: np.ndarray) -> None:
+        """Before anything is selected every candidate is infinitely far: the first one is the farthest."""
+        self.far_index = int(np.argmax(pickable)) if pickable.any() else -1
+        self.far_sq = float("inf") if self.far_index >= 0 else -1.0
+
+    def add(self, index: int) -> None:
+        """Select point ``index``: lower every distance with it; find the new farthest candidate."""
+        self.pickable[index] = False
+        self.selected[index] = True
+        self._update(self.x[index], index)
+
+    def _update(self, center: Any, index: int) -> None:
+        raise NotImplementedError
+
+
+class DistanceTracker(TrackerBase):
     """The CPU tracker: float32 embeddings (N, D) in memory, the per-pick passes compiled.
 
     candidates: bool (N,), the points that may be picked (default all); the others still get
@@ -63,14 +88,7 @@ class DistanceTracker:
         self._no_nearest = np.empty(0, dtype=np.int64)
         self._none = np.empty(0, dtype=np.float32)
         self._weight = np.empty(1, dtype=np.float32)
-        self.far_index = int(np.argmax(self.pickable)) if self.pickable.any() else -1
-        self.far_sq = float("inf") if self.far_index >= 0 else -1.0
-
-    def add(self, index: int) -> None:
-        """Select point ``index``: lower every distance with it; find the new farthest candidate."""
-        self.pickable[index] = False
-        self.selected[index] = True
-        self._update(self.x[index], index)
+        self._start(self.pickable)
 
     def add_external(self, centers: np.ndarray) -> None:
         """Count points outside the data (e.g. a datapool's earlier picks) as selected."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .kcenter import TrackerBase
 
-class TorchTracker:
+
+class TorchTracker(TrackerBase):
     def __init__(self, embeddings: np.ndarray | torch.Tensor, candidates: np.ndarray | None, track_nearest: bool, device: str):
         self.device = torch.device(device)
         self.x = torch.as_tensor(embeddings, dtype=torch.float32, device=self.device).contiguous()
@@ -28,13 +30,7 @@ class TorchTracker:
         self._closer = torch.empty(n, dtype=torch.bool, device=self.device)
         self._masked = torch.empty(n, dtype=torch.float32, device=self.device)
         self._far = torch.tensor(-1.0, device=self.device)
-        self.far_index = int(np.argmax(pickable)) if pickable.any() else -1
-        self.far_sq = float("inf") if self.far_index >= 0 else -1.0
-
-    def add(self, index: int) -> None:
-        self.pickable[index] = False
-        self.selected[index] = True
-        self._update(self.x[index], index)
+        self._start(pickable)
 
     def add_external(self, centers: np.ndarray) -> None:
         for center in torch.as_tensor(np.asarray(centers, dtype=np.float32), device=self.device).reshape(-1, self.x.shape[1]):

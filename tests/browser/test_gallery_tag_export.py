@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import DET_N_SELECTED, GALLERY_USER, login
+from .walk import download
 
 TAG = "sunny-dogs"
 
 
 def _download(page, link) -> tuple[str, str]:
-    with page.expect_download() as info:
-        link.click()
-    download = info.value
-    assert download.failure() is None
-    return download.suggested_filename, Path(download.path()).read_text()
+    name, data = download(page, link)
+    return name, data.decode()
 
 
 @pytest.mark.timeout(300)
