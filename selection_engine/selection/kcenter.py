@@ -11,35 +11,22 @@ with DIVERSITY alone.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 
-class Tracker(Protocol):
-    """What the selection loop asks of a distance tracker, on any device.
+class Tracker:
+    """A distance tracker, on any device: what the selection loop asks of it, and what every
+    tracker does the same way whatever holds its arrays.
 
     Every point has a squared distance to its nearest selected point (+inf before anything is
     selected) and, when tracked, the index of that point (-1: none, or a pick outside the data).
     Pickable points are the candidates not yet selected; :attr:`far_index` is the pickable point
     farthest from the selection (lowest index on ties; -1 when none is left) and :attr:`far_sq`
-    its squared distance.
+    its squared distance. Subclasses hold the arrays and implement ``_update`` and the rest.
     """
-
-    far_index: int
-    far_sq: float
-
-    def add(self, index: int) -> None: ...
-    def add_external(self, centers: np.ndarray) -> None: ...
-    def sq_at(self, index: int) -> float: ...
-    def best_total(self, static: np.ndarray, weight: float | np.ndarray, extra: np.ndarray | None) -> int: ...
-    def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]: ...
-
-
-class TrackerBase:
-    """What every tracker does the same way, whatever holds its arrays: picking a point marks it
-    selected and no longer pickable, then lowers the distances with it (``_update``)."""
 
     pickable: Any
     selected: Any
@@ -58,11 +45,37 @@ class TrackerBase:
         self.selected[index] = True
         self._update(self.x[index], index)
 
+    def inverse_far(self) -> float:
+        """1 / the farthest candidate's distance: DIVERSITY's term is distance × this. 0 before
+        anything is selected, when every candidate is infinitely far and the term is 1 for all."""
+        return 0.0 if np.isinf(self.far_sq) else 1.0 / max(float(np.sqrt(self.far_sq)), 1e-12)
+
+    def distance_term(self, index: int) -> float:
+        """DIVERSITY's term for ``index`` at this pick, in [0, 1]."""
+        inverse = self.inverse_far()
+        return 1.0 if inverse == 0.0 else float(np.sqrt(max(self.sq_at(index), 0.0))) * inverse
+
     def _update(self, center: Any, index: int) -> None:
         raise NotImplementedError
 
+    def add_external(self, centers: np.ndarray) -> None:
+        """Count points outside the data (e.g. a datapool's earlier picks) as selected."""
+        raise NotImplementedError
 
-class DistanceTracker(TrackerBase):
+    def sq_at(self, index: int) -> float:
+        raise NotImplementedError
+
+    def best_total(self, static: np.ndarray, weight: float | np.ndarray, extra: np.ndarray | None) -> int:
+        """The pickable point with the largest ``static + weight · distance term (+ extra)``;
+        float32 (N,) arrays; ``weight`` a number or float32 (N,)."""
+        raise NotImplementedError
+
+    def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(min_sq float32 (N,), nearest int64 (N,) or None, selected bool (N,)) as numpy arrays."""
+        raise NotImplementedError
+
+
+class DistanceTracker(Tracker):
     """The CPU tracker: float32 embeddings (N, D) in memory, the per-pick passes compiled.
 
     candidates: bool (N,), the points that may be picked (default all); the others still get
@@ -91,7 +104,6 @@ class DistanceTracker(TrackerBase):
         self._start(self.pickable)
 
     def add_external(self, centers: np.ndarray) -> None:
-        """Count points outside the data (e.g. a datapool's earlier picks) as selected."""
         for center in np.asarray(centers, dtype=np.float32).reshape(-1, self.x.shape[1]):
             self._update(np.ascontiguousarray(center), -1)
 
@@ -108,19 +120,15 @@ class DistanceTracker(TrackerBase):
         return float(self.min_sq[index])
 
     def best_total(self, static: np.ndarray, weight: float | np.ndarray, extra: np.ndarray | None) -> int:
-        """The pickable point with the largest ``static + weight · distance / farthest distance
-        (+ extra)``; float32 (N,) arrays; ``weight`` a number or float32 (N,)."""
         if not isinstance(weight, np.ndarray):
             self._weight[0] = weight
         weights = weight if isinstance(weight, np.ndarray) else self._weight
-        inverse_far = 0.0 if np.isinf(self.far_sq) else 1.0 / max(float(np.sqrt(self.far_sq)), 1e-12)
         kernels = self._kernels
         kernels.best_total(self.min_sq, self.pickable, static, weights, self._none if extra is None else extra,
-                           np.float32(inverse_far), self._best_value, self._best_index)
+                           np.float32(self.inverse_far()), self._best_value, self._best_index)
         return int(kernels.first_best(self._best_value, self._best_index))
 
     def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-        """(min_sq float32 (N,), nearest int64 (N,) or None, selected bool (N,)) as numpy arrays."""
         return self.min_sq, self.nearest, self.selected
 
 

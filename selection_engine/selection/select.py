@@ -155,10 +155,9 @@ def select(
             if balances:
                 extra = sum((o.strength * term for o, term in zip(balances, balance_terms)), np.zeros(n)).astype(np.float32)
             index = tracker.best_total(static32, div_weight, extra)
-        sq = tracker.sq_at(index)
         picks.append(index)
-        picked_distance.append(float(np.sqrt(sq)))
-        distance_term = 1.0 if np.isinf(far_sq) else float(np.sqrt(max(sq, 0.0))) / max(float(np.sqrt(far_sq)), 1e-12)
+        picked_distance.append(float(np.sqrt(tracker.sq_at(index))))
+        distance_term = tracker.distance_term(index)
         for objective in objectives:
             if objective.kind == "diversity":
                 value = objective.strength * distance_term

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .kcenter import TrackerBase
+from .kcenter import Tracker
 
 
-class TorchTracker(TrackerBase):
+class TorchTracker(Tracker):
     def __init__(self, embeddings: np.ndarray | torch.Tensor, candidates: np.ndarray | None, track_nearest: bool, device: str):
         self.device = torch.device(device)
         self.x = torch.as_tensor(embeddings, dtype=torch.float32, device=self.device).contiguous()
@@ -30,6 +30,9 @@ class TorchTracker(TrackerBase):
         self._closer = torch.empty(n, dtype=torch.bool, device=self.device)
         self._masked = torch.empty(n, dtype=torch.float32, device=self.device)
         self._far = torch.tensor(-1.0, device=self.device)
+        # select() passes the same static terms and weight at every pick: uploaded at the first.
+        self._static: torch.Tensor | None = None
+        self._weight: torch.Tensor | float = 0.0
         self._start(pickable)
 
     def add_external(self, centers: np.ndarray) -> None:
@@ -52,26 +55,17 @@ class TorchTracker(TrackerBase):
         return float(self.min_sq[index])
 
     def best_total(self, static: np.ndarray, weight: float | np.ndarray, extra: np.ndarray | None) -> int:
-        """As ``DistanceTracker.best_total``; the static arrays move to the device once."""
-        static_t = self._on_device("static", static)
-        weight_t = self._on_device("weight", weight) if isinstance(weight, np.ndarray) else float(weight)
-        if np.isinf(self.far_sq):  # nothing selected yet: every candidate is infinitely far, a tie at 1
-            term = torch.ones_like(self.min_sq)
-        else:
-            term = self.min_sq.sqrt() / max(float(np.sqrt(self.far_sq)), 1e-12)
-        total: torch.Tensor = static_t + weight_t * term
+        """As ``DistanceTracker.best_total``; the static arrays move to the device once a run."""
+        if self._static is None:
+            self._static = torch.as_tensor(static, device=self.device)
+            self._weight = torch.as_tensor(weight, device=self.device) if isinstance(weight, np.ndarray) else float(weight)
+        inverse = self.inverse_far()
+        term = torch.ones_like(self.min_sq) if inverse == 0.0 else self.min_sq.sqrt() * inverse
+        total: torch.Tensor = self._static + self._weight * term
         if extra is not None:
             total += torch.as_tensor(extra, device=self.device)
         total.masked_fill_(~self.pickable, float("-inf"))
         return int(total.argmax())
-
-    def _on_device(self, name: str, array: np.ndarray) -> torch.Tensor:
-        cached = getattr(self, f"_{name}_t", None)
-        if cached is None or getattr(self, f"_{name}_src", None) is not array:
-            cached = torch.as_tensor(array, device=self.device)
-            setattr(self, f"_{name}_t", cached)
-            setattr(self, f"_{name}_src", array)
-        return cached
 
     def results(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         nearest = self.nearest.cpu().numpy() if self.nearest is not None else None

@@ -126,6 +126,18 @@ def check_headline(page, run_id: int, n_selected: int, of: int = N_IMAGES) -> No
     expect(page.locator("#error")).to_be_hidden()
 
 
+def review_and_run(page, shot, name: str, summary: str, n_selected: int, of: int = N_IMAGES) -> int:
+    """The review step (its summary line, the documents whole), then the run queued from it and
+    watched to its headline; the run's id."""
+    expect(page).to_have_url(re.compile(r"/runs/new/review/$"))
+    expect(page.locator("#run-summary")).to_have_text(summary)
+    check_review_documents(page)
+    shot(page, f"{name}-review")
+    run_id = finish_run(page, shot, name)
+    check_headline(page, run_id, n_selected, of=of)
+    return run_id
+
+
 def check_review_documents(page) -> None:
     """Every document wholly visible (no scroll bar inside a box); no "null" for none."""
     expect(page.locator("#id_selection_config")).to_have_value("")
@@ -183,14 +195,9 @@ def test_wizard_and_run_page_on_a_dataset_with_predictions(wide, server, shot, w
     page.click("button[value=next]")
     page.click("button[value=next]")  # options
 
-    expect(page).to_have_url(re.compile(r"/runs/new/review/$"))
-    expect(page.locator("#run-summary")).to_have_text(
-        f"Coral · 10 of {N_IMAGES} images · {TASK} / uncertainty_margin · resnet-18, random weights · no training")
-    check_review_documents(page)
-    shot(page, "review")
-
-    run_id = finish_run(page, shot, "coral")
-    check_headline(page, run_id, 10)
+    review_and_run(
+        page, shot, "coral", f"Coral · 10 of {N_IMAGES} images · {TASK} / uncertainty_margin · resnet-18, random weights · no training",
+        10)
     expect(page.locator("#headline-score")).to_contain_text(f"Mean {TASK}/uncertainty_margin:")
     scores = re.findall(r"\d\.\d{3}", page.locator("#headline-score").inner_text())
     assert len(scores) == 2 and all(0 <= float(s) <= 1 for s in scores), scores
@@ -230,13 +237,8 @@ def test_the_whole_path_on_a_dataset_without_predictions(wide, server, shot, wal
     page.click("button[value=next]")
     page.click("button[value=next]")
 
-    expect(page.locator("#run-summary")).to_have_text(
-        f"Coreset · 8 of {N_IMAGES} images · no predictions used · resnet-18, random weights · no training")
-    check_review_documents(page)
-    shot(page, "review-coreset")
-
-    run_id = finish_run(page, shot, "coreset")
-    check_headline(page, run_id, 8)
+    run_id = review_and_run(
+        page, shot, "coreset", f"Coreset · 8 of {N_IMAGES} images · no predictions used · resnet-18, random weights · no training", 8)
     expect(page.locator("#headline-score")).to_have_count(0)  # no scores, no class mix to speak of
     expect(page.locator("#class-mix")).to_have_count(0)
     shot(page, "run-completed-coreset")
@@ -301,13 +303,9 @@ def test_the_whole_path_on_the_demo(wide, server, shot, walker):
     page.click("button[value=next]")
     page.click("button[value=next]")  # options
 
-    expect(page.locator("#run-summary")).to_have_text(
-        f"Coral · 100 of {DEMO_N} images · {DEMO_TASK} / uncertainty_margin · resnet-18, random weights · no training")
-    check_review_documents(page)
-    shot(page, "demo-review")
-
-    run_id = finish_run(page, shot, "demo")
-    check_headline(page, run_id, 100, of=DEMO_N)
+    run_id = review_and_run(
+        page, shot, "demo", f"Coral · 100 of {DEMO_N} images · {DEMO_TASK} / uncertainty_margin · resnet-18, random weights · no training",
+        100, of=DEMO_N)
     headline = page.locator("#headline-score").inner_text()
     selected_mean, all_mean = (float(s) for s in re.findall(r"\d\.\d{3}", headline))
     assert selected_mean > all_mean, headline  # coral picks the samples the classifier is least sure of
