@@ -22,6 +22,9 @@ class ConfigError(WinnowError):
         self.reason = message
         super().__init__(f"{key}: {message}" if key else message)
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickled across processes (a Ray task's error)
+        return type(self), (self.key, self.reason)
+
 
 class InputError(WinnowError):
     """A file or path of the user's is missing, unreadable, unsafe or malformed.
@@ -33,6 +36,9 @@ class InputError(WinnowError):
         self.location = location
         self.reason = message
         super().__init__(f"{location}: {message}" if location else message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickled across processes (a Ray task's error)
+        return type(self), (self.location, self.reason)
 
 
 class MissingFile(InputError, FileNotFoundError):

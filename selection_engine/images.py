@@ -83,7 +83,17 @@ def decoded(file: BinaryIO | bytes, name: str) -> Iterator[Image.Image]:
         declared = pixel_problem(*size) if size else None
         raise UnreadableImage(name, declared or "too many pixels") from None
     except Exception as exc:  # Pillow raises many types for broken files; the reason is what matters
-        raise UnreadableImage(name, f"cannot be decoded: {str(exc) or type(exc).__name__}") from None
+        raise UnreadableImage(name, f"cannot be decoded: {_pillow_reason(exc)}") from None
+
+
+def _pillow_reason(exc: Exception) -> str:
+    """Pillow's words for a file it cannot read, without the file object it names ("cannot
+    identify image file <_io.BufferedReader name='/srv/...'>"): a server path is not the user's
+    to read, and the same bytes read from memory or disk then give the same reason."""
+    message = str(exc) or type(exc).__name__
+    if message.startswith("cannot identify image file"):
+        return "cannot identify image file (not an image, or a format Pillow cannot read)"
+    return message
 
 
 @contextmanager

@@ -1,7 +1,9 @@
 """One run of the engine, stage by stage (SPEC §4).
 
 ``run(config)`` lists the datasource, checks files, gets embeddings, selects, and writes the run
-directory. Progress goes to a callback ``(stage, done, total, message)`` and to timestamped log
+directory. With ``ray_address`` the checks and the embeddings are one pass on a Ray cluster
+(``distributed/image_pass.py``); the rest runs here either way.
+Progress goes to a callback ``(stage, done, total, message)`` and to timestamped log
 lines; a failure leaves ``FAILED.txt`` with the reason in the run directory and re-raises.
 
 The stages themselves live in ``stages/`` (load, corruptness, duplicates, scores, metadata,
@@ -16,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,8 +39,11 @@ from .stages.inputs import score_samples, similarity_queries
 from .stages.load import load_inputs
 from .stages.outputs import dump_images, store_embeddings, write_selection
 from .stages.pick import earlier_picks, not_candidate_reasons, pick, selection_device
-from .stages.plan import planned_stages
+from .stages.plan import pass_embeds, planned_stages
 from .stages.rundir import RunDirectory
+
+if TYPE_CHECKING:
+    from .embedding.stage import Embedded
 
 
 @dataclass
@@ -98,6 +103,16 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
     samples = loaded.samples
     files_seen = len(samples.filenames)
     measured: dict[str, Measures] = {}  # computed metadata, taken during the corruptness check
+    embedded: Embedded | None = None
+    if "image_pass" in plan:
+        assert source is not None, "the plan has an image pass only when the run reads images"
+        from .distributed import run_image_pass  # Ray loads only for runs given a ray_address
+
+        work = "Checking, measuring and embedding" if pass_embeds(worker) else "Checking and measuring"
+        reporter.set_stage("image_pass", f"{work} the images on the Ray cluster.")
+        with timer.stage("image_pass"):
+            passed = run_image_pass(config, source, samples, run_dir, reporter)
+        measured, embedded = passed.measured, passed.embedded
     if "corruptness" in plan:
         assert source is not None, "the plan checks images only when the run reads them"
         reporter.set_stage("corruptness", "Checking for corrupt images.")
@@ -114,7 +129,8 @@ def _run(config: RunConfig, source: Source | None, run_dir: RunDirectory, report
 
     from .embedding.stage import embed_stage  # torch loads only for runs that need a model
 
-    embedded = embed_stage(config, source, samples, run_dir, reporter, timer)
+    if embedded is None:
+        embedded = embed_stage(config, source, samples, run_dir, reporter, timer)
     assert samples.table is not None, "the embedding stage (or the embeddings file) gave the samples' table"
     table = store_embeddings(run_dir, samples.table, worker.normalize_embeddings, reporter)
 

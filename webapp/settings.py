@@ -17,6 +17,10 @@ WINNOW_S3_ALLOWED_ENDPOINTS  S3 endpoints users may name, separated by commas: "
                           empty endpoint, AWS, is always allowed)
 WINNOW_S3_ALLOWED_NETWORKS  networks (CIDR, comma-separated) S3 endpoints may resolve into although
                           private, loopback or link-local, e.g. 10.0.0.0/8 (default none)
+WINNOW_RAY_ADDRESS        where runs do their per-image work: "" (default: in the worker process),
+                          "local" (a Ray started on the worker's machine), "auto" or a Ray head's
+                          host:port; needs the distributed extra. It replaces any ray_address a
+                          user's worker config gives.
 SECRET_KEY, DEBUG, ALLOWED_HOSTS
 """
 
@@ -29,6 +33,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from selection_engine.config.documents import check_ray_address
+from selection_engine.errors import ConfigError
 from selection_engine.formats.jsondoc import max_file_bytes
 from selection_engine.sources.endpoints import EndpointPolicy
 
@@ -190,6 +196,13 @@ try:
     )
 except ValueError as exc:
     raise ImproperlyConfigured(f"WINNOW_S3_ALLOWED_ENDPOINTS / WINNOW_S3_ALLOWED_NETWORKS: {exc}") from None
+#: The Ray cluster every run's image pass runs on ("" in the worker process): the operator's
+#: choice, never a user's (services.server_keys).
+RAY_ADDRESS = os.environ.get("WINNOW_RAY_ADDRESS", "").strip()
+try:
+    check_ray_address(RAY_ADDRESS, "WINNOW_RAY_ADDRESS")
+except ConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 #: A running run whose worker has not written for this long is failed (its worker is gone).
 STALE_RUN_SECONDS = int(os.environ.get("WINNOW_STALE_RUN_SECONDS", "180"))
 

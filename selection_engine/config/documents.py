@@ -113,6 +113,16 @@ def check_datapool_name(name: str) -> None:
         )
 
 
+#: A Ray address: "local", "auto", or a head's host:port (ray:// for Ray Client).
+RAY_ADDRESS = re.compile(r"local|auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}")
+
+
+def check_ray_address(value: str, key: str = "ray_address") -> None:
+    """A ConfigError naming ``key`` unless ``value`` is "" (off) or a Ray address."""
+    if value and not RAY_ADDRESS.fullmatch(value):
+        raise ConfigError(key, f'must be "" (off), "local", "auto", host:port or ray://host:port, got {value!r}')
+
+
 @dataclass
 class WorkerConfig:
     enable_corruptness_check: bool = True
@@ -141,6 +151,10 @@ class WorkerConfig:
     n_example_images: int = 6
     run_directory: str = ""
     seed: int = 0
+    #: Where the image pass runs (``distributed/``): "" in this process; "local" an in-process Ray
+    #: started for the run; "auto" the Ray cluster this machine belongs to; "host:port" or
+    #: "ray://host:port" a cluster's head. Needs the ``distributed`` extra.
+    ray_address: str = ""
     # Accepted for compatibility with Lightly worker configs; Winnow runs offline and never
     # uploads or pre-tags, so setting them true only logs a warning.
     pretagging: bool = False
@@ -176,6 +190,7 @@ class WorkerConfig:
             raise ConfigError(
                 "output_image_format", f"must be one of {', '.join(IMAGE_FORMATS)}, got {self.output_image_format!r}"
             )
+        check_ray_address(self.ray_address)
         if self.n_example_images < 0:
             raise ConfigError("n_example_images", f"must be >= 0, got {self.n_example_images}")
         at_most("n_example_images", self.n_example_images, MAX_EXAMPLE_IMAGES, "each is a figure in the report")

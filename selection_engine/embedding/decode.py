@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import simplejpeg
 import torch
+from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
 from ..images import UnreadableImage, decoded, pixel_problem
@@ -51,11 +52,25 @@ def decode_rgb(data: bytes, min_size: int, name: str = "image") -> torch.Tensor:
     Raises :class:`UnreadableImage` naming ``name`` for data that is not a readable image or
     has too many pixels.
     """
-    pixels = _decode_jpeg(data, min_size, name) if data[:2] == _JPEG_MAGIC else None
+    pixels = _decode_jpeg(data, min_size, name) if is_jpeg(data) else None
     if pixels is None:
         with decoded(data, name) as image:
             image.draft("RGB", (min_size, min_size))
-            pixels = np.asarray(image.convert("RGB"))
+            return rgb_tensor(image)
+    return _as_tensor(pixels)
+
+
+def is_jpeg(data: bytes) -> bool:
+    """Whether ``data`` starts like a JPEG file: the one format decoded at reduced scale here."""
+    return data[:2] == _JPEG_MAGIC
+
+
+def rgb_tensor(image: Image.Image) -> torch.Tensor:
+    """uint8 (3, H, W) of an opened (or already decoded) Pillow image, as RGB."""
+    return _as_tensor(np.asarray(image.convert("RGB")))
+
+
+def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
     if not pixels.flags.writeable:
         pixels = pixels.copy()  # torch tensors over read-only memory are undefined behaviour
     return torch.from_numpy(pixels).permute(2, 0, 1)

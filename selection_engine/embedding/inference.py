@@ -26,12 +26,13 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from ..images import UnreadableImage
 from ..progress import Reporter
 from ..sources import Source
-from .decode import decode_file, resize_exact
+from .decode import decode_file, is_jpeg, resize_exact, rgb_tensor
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
 #: Inference batches hold at least this many images: lightly.loader.batch_size sizes training
@@ -47,6 +48,17 @@ _SHIFT = -torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) / torch.tensor(IMAGENET_S
 def decode_for_model(name: str, data: bytes, size: int) -> torch.Tensor:
     """uint8 (3, size, size) of the image file ``name`` whose contents are ``data``."""
     return resize_exact(decode_file(name, data, size), size)
+
+
+def model_input_of_decoded(image: Image.Image, name: str, data: bytes, size: int) -> torch.Tensor:
+    """:func:`decode_for_model` of ``data`` when ``image`` is its content already decoded in full
+    (the distributed image pass's one decode): the same pixels, taken from ``image`` for every
+    format but JPEG. A JPEG is decoded again at reduced scale, as the in-process path does it
+    (``decode.py``): at 1/8 scale that costs a small share of the full decode and gives the very
+    embedding the in-process path gives, where resizing the full decode would not."""
+    if is_jpeg(data):
+        return decode_for_model(name, data, size)
+    return resize_exact(rgb_tensor(image), size)
 
 
 class _ImageFiles(Dataset[torch.Tensor | tuple[torch.Tensor, str]]):
@@ -147,6 +159,33 @@ def in_lanes(run: Callable[[T], R], items: Iterable[T], lanes: int) -> Iterator[
             yield pending.popleft().result()
 
 
+def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``model`` on ``device`` in channels-last memory, in eval mode, for :func:`run_model`.
+
+    channels-last lets the CPU convolution kernels skip layout conversions (~1.4x here).
+    Converted outside inference mode: parameters made inside it could never train again.
+    """
+    # torch's stubs lack the (device, memory_format=...) overload Module.to accepts.
+    return model.to(device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload, no-any-return]
+
+
+def run_model(
+    model: torch.nn.Module, images: torch.Tensor, device: torch.device,
+    scale: torch.Tensor | None = None, shift: torch.Tensor | None = None,
+) -> npt.NDArray[np.float32]:
+    """The outputs float32 (B, ...) of a :func:`prepare_model` model on uint8 images (B, 3, S, S),
+    ImageNet-normalised on the device. ``scale`` and ``shift``: the normalisation already on
+    ``device`` (else moved there per call)."""
+    scale = _SCALE.to(device) if scale is None else scale
+    shift = _SHIFT.to(device) if shift is None else shift
+    with torch.inference_mode():
+        images = torch.addcmul(shift, images.to(device, non_blocking=True), scale)  # keeps channels-last
+        outputs: npt.NDArray[np.float32] = model(images.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return outputs
+
+
 def resolve_workers(num_workers: int) -> int:
     """``-1`` means every core."""
     return (os.cpu_count() or 1) if num_workers == -1 else num_workers
@@ -174,10 +213,7 @@ def embed_images(
     there (name → reason) instead and its row is the embedding of a black image, for the caller
     to drop.
     """
-    # channels-last lets the CPU convolution kernels skip layout conversions (~1.4x here).
-    # Converted outside inference mode: parameters made inside it could never train again.
-    # torch's stubs lack the (device, memory_format=...) overload Module.to accepts.
-    model = model.to(device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
+    model = prepare_model(model, device)
     batch_size = max(batch_size, INFERENCE_BATCH)
     scale, shift = _SCALE.to(device), _SHIFT.to(device)
     model_seconds: list[float] = []  # one entry per batch; list.append is atomic across lanes
@@ -185,11 +221,7 @@ def embed_images(
     def embed(images: torch.Tensor) -> npt.NDArray[np.float32]:
         """uint8 (B, 3, S, S) → embeddings (B, num_ftrs)."""
         began = time.perf_counter()
-        with torch.inference_mode():
-            images = torch.addcmul(shift, images.to(device, non_blocking=True), scale)  # keeps channels-last
-            embedded: npt.NDArray[np.float32] = model(images.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        embedded = run_model(model, images, device, scale, shift)
         model_seconds.append(time.perf_counter() - began)
         return embedded
 

@@ -90,3 +90,13 @@ def fit_sample(n: int, seed: int) -> np.ndarray:
     if n <= FIT_SAMPLE:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False))
+
+
+def reduce_features(model: EmbeddingModel, features: np.ndarray) -> np.ndarray:
+    """``model``'s embeddings float32 (N, num_ftrs) from its trunk's pooled features (N, C): its
+    projection applied after pooling (which it commutes with), as ``model(images)`` computes them
+    up to float rounding."""
+    weight = model.reduce.weight.detach().double().numpy()[:, :, 0, 0]
+    assert model.reduce.bias is not None, "EmbeddingModel.reduce is built with a bias"
+    reduced: np.ndarray = features.astype(np.float64) @ weight.T + model.reduce.bias.detach().double().numpy()
+    return reduced.astype(np.float32)

@@ -32,7 +32,7 @@ from ..stages.samples import Samples, drop
 from .checkpoints import load_checkpoint, save_checkpoint
 from .inference import device_for, embed_images
 from .model import EmbeddingModel, build_model
-from .projection import PooledTrunk, fit_projection, fit_sample, set_projection
+from .projection import PooledTrunk, Projection, fit_projection, fit_sample, set_projection
 from .quality import TrainingQuality, training_quality
 from .training import train_simclr
 
@@ -65,15 +65,7 @@ def embed_stage(
         return Embedded(device="none (embeddings file)")
     assert source is not None, "the pipeline has a datasource whenever images are trained on or embedded"
     device = device_for(lightly.trainer.gpus)
-    head = None
-    if worker.checkpoint:
-        path = resolve_in(config.shared_dir, worker.checkpoint, "checkpoint")
-        model, head = load_checkpoint(path, lightly, seed=worker.seed)
-        reporter.log(f"Loaded checkpoint {path}.")
-        starting_weights = "the checkpoint's weights"
-    else:
-        model = build_model(lightly.model, seed=worker.seed)
-        starting_weights = f"random weights, seed {worker.seed}"
+    model, head, starting_weights = starting_model(config, reporter)
     outcome = Embedded(device=str(device))
     # Files that cannot be decoded (when the corruptness check is off, or a file changed since):
     # left out of training and embedding, then dropped from the samples with the reason.
@@ -84,7 +76,7 @@ def embed_stage(
             reporter.log(f"Embedding images with {lightly.model.name} ({starting_weights}) on {device}.")
             embeddings, efficiency = compute_embeddings(model, config, source, samples.filenames, device, reporter,
                                                         unreadable=unreadable)
-        return _store(samples, embeddings, efficiency, outcome, reporter, unreadable)
+        return keep_embeddings(samples, embeddings, efficiency, outcome, reporter, unreadable)
 
     starting = copy.deepcopy(model)
     reporter.set_stage("training")
@@ -124,7 +116,39 @@ def embed_stage(
             reporter.log(f"Warning: {len(unreadable)} images cannot be decoded and were left out of training: "
                          + "; ".join(f"{name}: {reason}" for name, reason in sorted(unreadable.items())[:5]))
         return outcome
-    return _store(samples, embeddings, efficiency, outcome, reporter, unreadable)
+    return keep_embeddings(samples, embeddings, efficiency, outcome, reporter, unreadable)
+
+
+def starting_model(config: RunConfig, reporter: Reporter) -> tuple[EmbeddingModel, Any, str]:
+    """(the model a run starts from, the checkpoint's contrastive head or None, its weights in
+    words for the log): the ``checkpoint`` key's, else random weights seeded by ``seed``."""
+    worker, lightly = config.worker, config.lightly
+    if worker.checkpoint:
+        path = resolve_in(config.shared_dir, worker.checkpoint, "checkpoint")
+        model, head = load_checkpoint(path, lightly, seed=worker.seed)
+        reporter.log(f"Loaded checkpoint {path}.")
+        return model, head, "the checkpoint's weights"
+    return build_model(lightly.model, seed=worker.seed), None, f"random weights, seed {worker.seed}"
+
+
+def fit_to_images(
+    model: EmbeddingModel, features: np.ndarray, n_images: int, trained: bool, reporter: Reporter
+) -> Projection | None:
+    """Fit ``model``'s projection to the images (``projection.py``) from ``features`` (the trunk's
+    pooled features of the fit sample of the ``n_images`` images), set it and log it; None, with
+    the reason logged, when there are too few images and the model keeps its projection."""
+    projection = fit_projection(features, model.reduce.out_channels)
+    if projection is None:
+        kept = "learned" if trained else "random"
+        reporter.log(f"Only {n_images} images: keeping the {kept} projection to {model.reduce.out_channels} dimensions.")
+        return None
+    set_projection(model, projection)
+    why = "after training, in place of the learned one" if trained else "the weights are not learned"
+    reporter.log(
+        f"Projection to {model.reduce.out_channels} dimensions fitted to the images (PCA of the trunk's features of "
+        f"{len(features)} images, {projection.explained:.0%} of their variance kept): {why}."
+    )
+    return projection
 
 
 def compute_embeddings(
@@ -148,17 +172,9 @@ def compute_embeddings(
     sample = fit_sample(len(filenames), config.worker.seed)
     features, efficiency = embed(PooledTrunk(model), [filenames[i] for i in sample])
     readable = np.array([filenames[i] not in unreadable for i in sample]) if unreadable else slice(None)
-    projection = fit_projection(features[readable], model.reduce.out_channels)
+    projection = fit_to_images(model, features[readable], len(filenames), trained, reporter)
     if projection is None:
-        kept = "learned" if trained else "random"
-        reporter.log(f"Only {len(filenames)} images: keeping the {kept} projection to {model.reduce.out_channels} dimensions.")
         return embed(model, filenames)
-    set_projection(model, projection)
-    why = "after training, in place of the learned one" if trained else "the weights are not learned"
-    reporter.log(
-        f"Projection to {model.reduce.out_channels} dimensions fitted to the images (PCA of the trunk's features of "
-        f"{len(sample)} images, {projection.explained:.0%} of their variance kept): {why}."
-    )
     if len(sample) == len(filenames):
         return projection.apply(features), efficiency
     return embed(model, filenames)
@@ -183,7 +199,7 @@ def _check_quality(
     return check, ((before, efficiency) if len(sample) == len(names) else None)
 
 
-def _store(
+def keep_embeddings(
     samples: Samples,
     embeddings: np.ndarray,
     efficiency: float,
@@ -192,7 +208,7 @@ def _store(
     unreadable: dict[str, str],
 ) -> Embedded:
     """Make ``embeddings`` (N, D), one row per sample, the samples' table; drop the unreadable
-    samples, listed as corrupt with the reason."""
+    samples, listed as corrupt with the reason. ``outcome``, with the compute efficiency set."""
     samples.table = EmbeddingTable(
         filenames=list(samples.filenames),
         embeddings=embeddings,

@@ -44,7 +44,7 @@ def embeddings_only(tmp_path):
 
 def test_a_default_folder_run_goes_through_every_stage_but_training_and_dump(tmp_path, folder):
     seen, plan = stages_run(tmp_path, f"input_dir={folder}")
-    assert seen == plan == [s for s in STAGES if s not in ("training", "dump")]
+    assert seen == plan == [s for s in STAGES if s not in ("image_pass", "training", "dump")]
 
 
 def test_turned_off_checks_are_neither_planned_nor_run(tmp_path, folder):

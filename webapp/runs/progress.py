@@ -112,6 +112,7 @@ class _LogStream:
 #: of a run's time. The shares only shape the overall bar; a stage the run skips counts for nothing.
 STAGE_WORDS: dict[str, tuple[str, float]] = {
     "load": ("Reading the image list and predictions", 1),
+    "image_pass": ("Checking, measuring and embedding the images on the Ray cluster", 6),
     "corruptness": ("Checking for corrupt images", 2),
     "duplicates": ("Looking for exact duplicates", 1),
     "training": ("Training the model on your images", 8),
@@ -128,10 +129,13 @@ STATE_WORDS = {"queued": "Waiting for a worker", "starting": "Starting", "done":
 
 
 def planned_stages(run: Any) -> list[str]:
-    """The stages ``run`` goes through (the engine's own plan for its documents; every stage
-    when they no longer resolve). A web run always reads its dataset's images."""
+    """The stages ``run`` goes through (the engine's own plan for its documents, with the keys
+    the server decides; every stage when they no longer resolve). A web run always reads its
+    dataset's images."""
+    from .services import server_keys
+
     try:
-        worker = resolve(run.worker_config, run.lightly_config, run.selection_config).worker
+        worker = resolve(server_keys(run.worker_config or {}), run.lightly_config, run.selection_config).worker
     except (WinnowError, TypeError, ValueError):
         return list(plan.STAGES)
     return plan.planned_stages(worker, reads_images=True)

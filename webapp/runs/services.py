@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,6 +45,13 @@ def _as_object(name: str, value: Any, allow_none: bool = False) -> Document | No
     return value
 
 
+def server_keys(worker_config: dict[str, Any], run_directory: str = "") -> dict[str, Any]:
+    """``worker_config`` with the keys the server decides, whatever a user sent: the run
+    directory's name, and where the per-image work runs (``WINNOW_RAY_ADDRESS``; a user must
+    not point the server at a host of their choosing)."""
+    return {**worker_config, "run_directory": run_directory, "ray_address": settings.RAY_ADDRESS}
+
+
 def validate_configs(
     user: User, dataset: Dataset, *, worker_config: Any, lightly_config: Any, selection_config: Any, run_directory: str = ""
 ) -> RunConfig:
@@ -53,10 +61,9 @@ def validate_configs(
     Besides the engine's own checks: every path-valued key stays inside the user's folder
     (:func:`confine_paths`), and the active-learning tasks must exist in the dataset.
     """
-    worker = dict(_as_object("worker_config", worker_config) or {})
+    worker = server_keys(_as_object("worker_config", worker_config) or {}, run_directory)
     lightly = _as_object("lightly_config", lightly_config)
     selection = _as_object("selection_config", selection_config, allow_none=True)
-    worker["run_directory"] = run_directory  # the server names run directories
     config = resolve(
         worker, lightly, selection, shared_dir=str(datadir.user_dir(user.pk)), output_dir=str(datadir.runs_dir(user.pk)),
     )
