@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
 import pickle
 import shutil
+import signal
 import socket
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -69,8 +72,10 @@ TASK_IMAGES = 256
 SHARD_ROWS = 65_536
 #: Ray's retries: a decode task is run again, an actor restarted, this many times before the run fails.
 RETRIES = 3
-#: Seconds to wait for a cluster's head to answer before the run fails naming ray_address.
+#: Seconds to wait for a cluster's head to answer, and then for the cluster to accept the driver
+#: (starting a local Ray included), before the run fails naming ray_address.
 CONNECT_TIMEOUT = 10.0
+ACCEPT_TIMEOUT = 120.0
 
 log = logging.getLogger(__name__)
 
@@ -89,44 +94,152 @@ def image_pass(
     """The pass over ``samples.filenames``: drops corrupt files and (with
     ``remove_exact_duplicates``) exact duplicates from ``samples``, as the in-process stages do,
     and, when the pass embeds (``plan.pass_embeds``), sets ``samples.table``. ``actors``: the
-    model's actor pool size (0: one per GPU, else one per two CPUs of the cluster)."""
+    model's actor pool size (0: one per GPU, else one per two CPUs of the cluster).
+
+    The Ray driver is a child process of this one (:func:`_drive`): Ray ends a driver whose
+    cluster is gone by exiting its process, and that must not be the CLI's or the web worker's
+    process, which then fails the run with the reason. This process follows the child's
+    progress (and the run's cancel) through a pipe, then reads its shards and decides.
+    """
     worker, lightly = config.worker, config.lightly
+    _check_reachable(worker.ray_address)
     names = list(samples.filenames)
     model: EmbeddingModel | None = None
     if pass_embeds(worker):
         model, _head, starting_weights = starting_model(config, reporter)
-    with ray_cluster(worker.ray_address) as ray:
-        ray.data.DataContext.get_current().enable_progress_bars = False  # the run's own bar reports the pass
-        logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # its errors come back as exceptions
-        resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0)) if lightly.trainer.gpus > 0 else 0
-        cpus = max(1, int(resources.get("CPU", 1)))
-        pool = actors or (gpus if gpus else max(1, cpus // 2))
-        where = f"{pool} model actor{'s' if pool != 1 else ''} on {'GPUs' if gpus else 'CPUs'}" if model else "no model"
-        reporter.log(f"Image pass on the Ray cluster at {worker.ray_address} ({cpus} CPUs, {gpus} GPUs; {where}): "
-                     f"each image is read and decoded once for the checks, the metadata and the embedding.")
-        if model is not None:
-            reporter.log(f"Embedding images with {lightly.model.name} ({starting_weights}).")
-        dataset = _pipeline(ray, source, names, model, lightly.collate.input_size, pool, gpus > 0, cpus)
-        shards = Shards(run_dir.path / "data/image_pass")
-        try:
+        reporter.log(f"Embedding images with {lightly.model.name} ({starting_weights}).")
+    shards = Shards(run_dir.path / "data/image_pass")
+    job = PassJob(worker.ray_address, source, names, model, lightly.collate.input_size, actors,
+                  lightly.trainer.gpus > 0, str(shards.folder), TASK_IMAGES)
+    try:
+        done = _follow(job, reporter)
+        return _decide(config, names, shards, samples, model, done.efficiency, done.gpus, reporter)
+    finally:
+        shards.remove()
+
+
+@dataclass
+class PassJob:
+    """What the driver process needs (pickled to it)."""
+
+    address: str
+    source: Source
+    names: list[str]
+    model: EmbeddingModel | None
+    input_size: int
+    actors: int
+    gpus_allowed: bool
+    folder: str
+    task_images: int = TASK_IMAGES
+
+
+@dataclass
+class PassDone:
+    """The driver's last message: the share of the time the model actors were busy, and the GPUs used."""
+
+    efficiency: float
+    gpus: int
+
+
+def _follow(job: PassJob, reporter: Reporter) -> PassDone:
+    """Run :func:`_drive` in a child process and follow it: its log lines and progress go to
+    ``reporter`` (whose progress call raises Canceled on a cancel: the child is then stopped),
+    its engine errors are raised here, and its death is an error naming ray_address."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked threads, no inherited Ray
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_drive, args=(sender, job), name="winnow-ray-driver", daemon=True)
+    child.start()
+    sender.close()
+    connected = time.monotonic()
+    batches = math.ceil(len(job.names) / job.task_images)
+    outcome: dict[str, Any] = {}
+    seen = {"read": 0, "corrupt": 0}
+
+    def messages() -> Iterator[None]:
+        """One item per batch of results the driver wrote; log lines and the end handled on the way."""
+        while True:
+            if not receiver.poll(0.5):
+                if not child.is_alive():
+                    return
+                if "connected" not in outcome and time.monotonic() - connected > ACCEPT_TIMEOUT:
+                    raise ConfigError("ray_address", f"the Ray cluster at {job.address} did not accept this driver within "
+                                                     f"{ACCEPT_TIMEOUT:.0f} s (a cluster with token authentication needs "
+                                                     "the same RAY_AUTH_TOKEN here as on its nodes)")
+                continue
+            try:
+                kind, value = receiver.recv()
+            except EOFError:  # the driver exited mid-message
+                return
+            if kind == "log":
+                reporter.log(value)
+            elif kind == "connected":
+                outcome["connected"] = True
+            elif kind == "batch":
+                seen["read"] += value[0]
+                seen["corrupt"] += value[1]
+                yield None
+            elif kind == "error":
+                raise pickle.loads(value)  # the engine's own error, raised in the driver
+            elif kind == "done":
+                outcome["done"] = value
+                return
+
+    try:
+        for _ in reporter.track(messages(), batches, "Image pass",
+                                lambda: f"Images read: {seen['read']:,} of {len(job.names):,} (corrupt: {seen['corrupt']:,})"):
+            pass
+    finally:
+        if child.is_alive() and "done" not in outcome:
+            child.terminate()  # cancel, or an error here: the driver stops and Ray drops its work
+        child.join(timeout=30)
+        receiver.close()
+    if "done" not in outcome:
+        raise InputError("ray_address", f"the image pass on the Ray cluster at {job.address} stopped: its Ray driver "
+                                        f"process exited (code {child.exitcode}) before the pass was done, e.g. the "
+                                        "cluster was lost; the log above has Ray's own words")
+    done: PassDone = outcome["done"]
+    return done
+
+
+def _drive(sender: Any, job: PassJob) -> None:
+    """The Ray driver, in its own process: connect, run the pipeline, write the shards into
+    ``job.folder``, and tell the parent as it goes (messages: ``log``, ``connected``, ``batch``
+    (rows, corrupt rows), ``error`` (a pickled engine error), ``done`` (a :class:`PassDone`))."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped by the parent: leave through ray.shutdown
+    try:
+        with ray_cluster(job.address) as ray:
+            sender.send(("connected", None))
+            ray.data.DataContext.get_current().enable_progress_bars = False  # the parent's bar reports the pass
+            logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # its errors come back as exceptions
+            resources = ray.cluster_resources()
+            gpus = int(resources.get("GPU", 0)) if job.gpus_allowed else 0
+            cpus = max(1, int(resources.get("CPU", 1)))
+            pool = job.actors or (gpus if gpus else max(1, cpus // 2))
+            where = (f"{pool} model actor{'s' if pool != 1 else ''} on {'GPUs' if gpus else 'CPUs'}"
+                     if job.model is not None else "no model")
+            line = (f"Image pass on the Ray cluster at {job.address} ({cpus} CPUs, {gpus} GPUs; {where}): "
+                    "each image is read and decoded once for the checks, the metadata and the embedding.")
+            sender.send(("log", line))
+            dataset = _pipeline(ray, job, pool, gpus > 0, cpus)
             began = time.perf_counter()
-            model_seconds = _gather(dataset, shards, len(names), reporter, worker.ray_address)
-            wall = time.perf_counter() - began
-            return _decide(config, names, shards, samples, model, model_seconds / pool / max(wall, 1e-9), gpus, reporter)
-        finally:
-            shards.remove()
+            model_seconds = _gather(dataset, Shards(Path(job.folder)), sender, job)
+            efficiency = model_seconds / pool / max(time.perf_counter() - began, 1e-9)
+        sender.send(("done", PassDone(efficiency, gpus)))
+    except WinnowError as exc:
+        sender.send(("error", pickle.dumps(exc)))
+    finally:
+        sender.close()
 
 
-def _pipeline(ray: Any, source: Source, names: list[str], model: EmbeddingModel | None, input_size: int,
-              actors: int, on_gpus: bool, cpus: int) -> Any:
+def _pipeline(ray: Any, job: PassJob, actors: int, on_gpus: bool, cpus: int) -> Any:
     """The Ray Data dataset of the pass: decode/check tasks, then (with a model) the actor pool.
 
     On CPUs each actor asks for one CPU, or for a share when the pool would otherwise take every
     CPU of the cluster (the decode tasks that feed it need one at least)."""
     actor_cpus = 0.0 if on_gpus else min(1.0, max(cpus - 1, 1) / actors)
+    names, model, size = job.names, job.model, job.task_images
     table = pa.table({"index": pa.array(np.arange(len(names), dtype=np.int64)), "name": pa.array(names, pa.string())})
-    blocks = [table.slice(start, TASK_IMAGES) for start in range(0, len(names), TASK_IMAGES)]
+    blocks = [table.slice(start, size) for start in range(0, len(names), size)]
     with warnings.catch_warnings():
         # Ray Data's defaults retry a lost task and restart a lost actor without limit, and it
         # takes bounded counts only as "ray_remote_args", which Ray 2.60 warns will change
@@ -134,7 +247,7 @@ def _pipeline(ray: Any, source: Source, names: list[str], model: EmbeddingModel 
         warnings.simplefilter("ignore", category=DeprecationWarning)
         dataset = ray.data.from_arrow(blocks).map_batches(
             inspect_batch, batch_size=None, batch_format="numpy", zero_copy_batch=True,
-            fn_kwargs={"source": source, "input_size": input_size if model is not None else 0},
+            fn_kwargs={"source": job.source, "input_size": job.input_size if model is not None else 0},
             num_cpus=1, max_retries=RETRIES,
         )
         if model is not None:
@@ -229,8 +342,7 @@ class Shards:
         self.paths: list[Path] = []
         self._writer: Any = None
         self._rows = 0
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
 
     def write(self, batch: dict[str, np.ndarray]) -> None:
         columns = {
@@ -243,26 +355,25 @@ class Shards:
             columns["features"] = _fixed_rows(batch["features"].astype(np.float32))
         record = pa.RecordBatch.from_pydict(columns)
         if self._writer is None or self._rows >= SHARD_ROWS:
-            self._close_writer()
+            self.close()
             self.paths.append(self.folder / f"shard-{len(self.paths):05d}.arrow")
             self._writer = pa.ipc.new_file(str(self.paths[-1]), record.schema)
             self._rows = 0
         self._writer.write_batch(record)
         self._rows += record.num_rows
 
-    def _close_writer(self) -> None:
+    def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
 
     def tables(self) -> Iterator[pa.Table]:
-        """Each shard, memory-mapped."""
-        self._close_writer()
-        for path in self.paths:
+        """Each shard in the folder (written by this object or another process's), memory-mapped."""
+        for path in sorted(self.folder.glob("shard-*.arrow")):
             yield pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
     def remove(self) -> None:
-        self._close_writer()
+        self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -278,31 +389,26 @@ def _rows(column: Any) -> np.ndarray:
     return np.asarray(column.flatten().to_numpy(zero_copy_only=False)).reshape(-1, width)
 
 
-def _gather(dataset: Any, shards: Shards, n: int, reporter: Reporter, address: str) -> float:
-    """Stream the pass's results into ``shards``; the model's busy seconds in all."""
+def _gather(dataset: Any, shards: Shards, sender: Any, job: PassJob) -> float:
+    """Stream the pass's results into ``shards``, telling the parent of each batch; the model's
+    busy seconds in all."""
     import ray
 
     model_seconds = 0.0
-    seen = {"read": 0, "corrupt": 0}
-    batch_rows = TASK_IMAGES
-    batches = dataset.iter_batches(batch_size=batch_rows, batch_format="numpy", prefetch_batches=2)
+    batches = dataset.iter_batches(batch_size=job.task_images, batch_format="numpy", prefetch_batches=2)
     try:
-        for batch in reporter.track(batches, math.ceil(n / batch_rows), "Image pass",
-                                    lambda: f"Images read: {seen['read']:,} of {n:,} (corrupt: {seen['corrupt']:,})"):
+        for batch in batches:
             failed = next((error for error in batch["error"] if error), None)
             if failed is not None:
                 raise pickle.loads(failed)  # the source's own error, from a decode task (inspect_batch)
             shards.write(batch)
-            seen["read"] += len(batch["index"])
-            seen["corrupt"] += sum(1 for problem in batch["problem"] if problem)
+            sender.send(("batch", (len(batch["index"]), sum(1 for problem in batch["problem"] if problem))))
             if "model_seconds" in batch:
                 model_seconds += float(batch["model_seconds"].sum())
     except ray.exceptions.RayError as exc:
-        raise _run_error(exc, address) from None
+        raise _run_error(exc, job.address) from None
     finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()  # stops the pipeline when the driver stops early (cancel, an error)
+        shards.close()
     return model_seconds
 
 
@@ -392,16 +498,12 @@ def _embeddings(model: EmbeddingModel, shards: Shards, shard: np.ndarray, row: n
 
 @contextmanager
 def ray_cluster(address: str) -> Iterator[Any]:
-    """The ``ray`` module, connected to the cluster at ``address`` ("local" starts one in this
-    process's machine) for the duration; a Ray this process already connected is used as it is.
-    A ConfigError naming ray_address when the cluster does not answer."""
+    """The ``ray`` module, connected to the cluster at ``address`` ("local" starts one on this
+    machine, for this process alone) for the duration. A ConfigError naming ray_address when the
+    cluster does not answer."""
     import ray
     import ray.data
 
-    _check_reachable(address)
-    if ray.is_initialized():
-        yield ray
-        return
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  ignore_reinit_error=True)

@@ -1,16 +1,20 @@
 """A local Ray for the distributed image pass's tests, and a folder with every kind of file the
 pass must treat as the in-process stages do.
 
-The Ray is started once per module with 2 CPUs (this machine's cores). Its workers import this
-repository (``tests.*`` sources included) through PYTHONPATH. Without Ray installed (the
-``distributed`` extra) every test here is skipped, loudly.
+The cluster is started once per module with 2 CPUs (this machine's cores), by ``ray start``. Its
+workers import this repository (``tests.*`` sources included) through PYTHONPATH. Without Ray
+installed (the ``distributed`` extra) every test here is skipped, loudly.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,22 +40,38 @@ def ray_or_skip():
 
 
 @pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A Ray of 2 CPUs on this machine for the module's tests (runs with ray_address=local use it)."""
-    ray = ray_or_skip()
-    if ray.is_initialized():
-        ray.shutdown()
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), previous]))
+def ray_head() -> Iterator[str]:
+    """A Ray cluster of 2 CPUs on this machine, started as an operator starts a head (``ray start
+    --head``, token authentication on), for the module's tests; its address, host:port.
+
+    The token and PYTHONPATH (the workers import ``tests.*`` sources) are put in this process's
+    environment too, which the runs' driver processes inherit."""
+    ray_or_skip()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": secrets.token_hex(16),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    ray = str(Path(sys.executable).parent / "ray")
+    started = subprocess.run(
+        [ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
+         "--disable-usage-stats"], capture_output=True, text=True, timeout=120,
+    )
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        yield
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield f"127.0.0.1:{port}"
     finally:
-        ray.shutdown()
-        if previous is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = previous
+        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120)
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def mixed_folder(root: Path, n: int = 120) -> Path:

@@ -20,8 +20,6 @@ from tests.digits import write_digit_folders
 from .conftest import ROOT, run
 from .test_image_pass import assert_same_run
 
-pytestmark = pytest.mark.usefixtures("local_ray")
-
 #: The file the sources below act on: one in the middle of the folder's 200 images.
 TARGET = "digit-5/middle.png"
 
@@ -88,39 +86,39 @@ def in_process(folder, tmp_path_factory):
 
 
 @pytest.mark.parametrize("victim", ["self", "actor"])
-def test_a_ray_process_killed_mid_pass_is_replaced_and_the_run_completes(victim, folder, in_process, tmp_path):
+def test_a_ray_process_killed_mid_pass_is_replaced_and_the_run_completes(ray_head, victim, folder, in_process, tmp_path):
     marker = tmp_path / "killed"
     source = KillingSource(folder, marker, victim)
-    result, _log = run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", "ray_address=local",
+    result, _log = run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}",
                        source=source)
     assert int(marker.read_text()) > 0, "a process was killed"
     assert_same_run(result, in_process)
 
 
-def test_a_file_that_kills_its_decoder_every_time_fails_the_run_after_the_retries(folder, tmp_path):
+def test_a_file_that_kills_its_decoder_every_time_fails_the_run_after_the_retries(ray_head, folder, tmp_path):
     source = KillingSource(folder, tmp_path / "killed", "self", once=False)
-    with pytest.raises(InputError, match=r"^ray_address: the image pass on the Ray cluster at local failed: "):
-        run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", "ray_address=local", source=source)
-    assert "the image pass on the Ray cluster at local failed" in next(tmp_path.rglob("FAILED.txt")).read_text()
+    with pytest.raises(InputError, match=rf"^ray_address: the image pass on the Ray cluster at {ray_head} failed: "):
+        run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}", source=source)
+    assert f"the image pass on the Ray cluster at {ray_head} failed" in next(tmp_path.rglob("FAILED.txt")).read_text()
 
 
-def test_an_error_of_the_source_on_a_worker_fails_the_run_with_its_own_message(folder, tmp_path):
+def test_an_error_of_the_source_on_a_worker_fails_the_run_with_its_own_message(ray_head, folder, tmp_path):
     with pytest.raises(InputError) as raised:
-        run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", "ray_address=local",
+        run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}",
             source=FailingSource(str(folder)))
     assert str(raised.value) == f"s3://bucket/{TARGET}: cannot be read: the connection was reset"
 
 
-def test_cancel_stops_the_pass_and_the_cluster_serves_the_next_run(folder, in_process, tmp_path):
+def test_cancel_stops_the_pass_and_the_cluster_serves_the_next_run(ray_head, folder, in_process, tmp_path):
     def cancel(stage, done, total, message):
         if stage == "image_pass" and done >= 1:
             raise Canceled()
 
     with pytest.raises(Canceled):
-        run(tmp_path / "canceled", f"input_dir={folder}", "stopping_condition.n_samples=15", "ray_address=local",
+        run(tmp_path / "canceled", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}",
             on_progress=cancel)
     assert "canceled" in next((tmp_path / "canceled").rglob("FAILED.txt")).read_text()
-    result, _log = run(tmp_path / "next", f"input_dir={folder}", "stopping_condition.n_samples=15", "ray_address=local")
+    result, _log = run(tmp_path / "next", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}")
     assert_same_run(result, in_process)
 
 

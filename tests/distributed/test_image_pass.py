@@ -15,8 +15,6 @@ from tests.factories import write_embeddings_csv
 
 from .conftest import mixed_folder, run
 
-pytestmark = pytest.mark.usefixtures("local_ray")
-
 SAME_FILES = [
     "filenames/corrupt_filenames.txt",
     "filenames/duplicate_filenames.txt",
@@ -50,14 +48,14 @@ def assert_same_run(ours, reference, embeddings_atol=1e-5):
     assert ours.selected == reference.selected
 
 
-def test_the_pass_gives_the_in_process_checks_metadata_embeddings_and_selection(folder, in_process, tmp_path):
-    result, log = run(tmp_path, f"input_dir={folder}", "stopping_condition.n_samples=20", "ray_address=local")
+def test_the_pass_gives_the_in_process_checks_metadata_embeddings_and_selection(ray_head, folder, in_process, tmp_path):
+    result, log = run(tmp_path, f"input_dir={folder}", "stopping_condition.n_samples=20", f"ray_address={ray_head}")
     assert_same_run(result, in_process)
     corrupt = (result.run_dir / "filenames/corrupt_filenames.txt").read_text().split()
     assert corrupt == ["broken/empty.png", "broken/notes.jpg", "broken/truncated.jpg", "broken/truncated.png"]
     duplicates = (result.run_dir / "filenames/duplicate_filenames.txt").read_text().split()
     assert duplicates == ["zz-copy-of-0000.png", "zz-copy-of-003.jpg"]
-    assert "Image pass on the Ray cluster at local (2 CPUs, 0 GPUs; 1 model actor on CPUs)" in log
+    assert f"Image pass on the Ray cluster at {ray_head} (2 CPUs, 0 GPUs; 1 model actor on CPUs)" in log
     assert "Found 4 corrupt images." in log and "Found 2 exact duplicates." in log
     report = json.loads((result.run_dir / "report.json").read_text())
     stages = report["job"]["stage_durations_s"]
@@ -65,23 +63,23 @@ def test_the_pass_gives_the_in_process_checks_metadata_embeddings_and_selection(
     assert not (result.run_dir / "data/image_pass").exists(), "the shards are removed once read"
 
 
-def test_two_actors_give_the_same_run(folder, in_process, tmp_path, monkeypatch):
+def test_two_actors_give_the_same_run(ray_head, folder, in_process, tmp_path, monkeypatch):
     from selection_engine.distributed import image_pass
 
     original = image_pass.image_pass
     monkeypatch.setattr(image_pass, "image_pass", lambda *args, **kwargs: original(*args, **kwargs, actors=2))
-    result, log = run(tmp_path, f"input_dir={folder}", "stopping_condition.n_samples=20", "ray_address=local")
+    result, log = run(tmp_path, f"input_dir={folder}", "stopping_condition.n_samples=20", f"ray_address={ray_head}")
     assert "2 model actors on CPUs" in log
     assert_same_run(result, in_process)
 
 
-def test_with_an_embeddings_file_the_pass_checks_and_measures_only(folder, tmp_path):
+def test_with_an_embeddings_file_the_pass_checks_and_measures_only(ray_head, folder, tmp_path):
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     shared = tmp_path / "shared"
     write_embeddings_csv(shared / "embeddings.csv", names, np.random.default_rng(0).standard_normal((len(names), 8)))
     args = [f"input_dir={folder}", f"shared_dir={shared}", "embeddings=embeddings.csv", "stopping_condition.n_samples=10"]
     reference, _ = run(tmp_path / "in-process", *args)
-    result, log = run(tmp_path / "ray", *args, "ray_address=local")
+    result, log = run(tmp_path / "ray", *args, f"ray_address={ray_head}")
     assert_same_run(result, reference, embeddings_atol=0)
     assert "Checking and measuring the images on the Ray cluster." in log and "no model" in log
 
