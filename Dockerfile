@@ -15,12 +15,16 @@
 #                                  the install steps only, never stored in a layer
 #   --build-arg PIP_EXTRA_ARGS=... more pip options, e.g. "--index-url https://mirror/simple"
 #   --build-arg BASE_IMAGE=...     another Debian-based Python 3.11 image
+#   --build-arg EXTRAS=distributed the optional dependencies to add (comma-separated extras of
+#                                  pyproject.toml): distributed adds Ray, for the ray-head and
+#                                  ray-worker roles and runs with WINNOW_RAY_ADDRESS (compose.ray.yaml)
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
 ARG TORCH_VARIANT=cpu
 ARG TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
 ARG PIP_EXTRA_ARGS=""
+ARG EXTRAS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
 RUN python3 -m venv /opt/winnow
 ENV PATH=/opt/winnow/bin:$PATH
@@ -38,7 +42,7 @@ RUN --mount=type=secret,id=ca,required=false \
         cuda) ;; \
         *) echo "TORCH_VARIANT must be cpu or cuda, not '$TORCH_VARIANT'" >&2; exit 2 ;; \
     esac; \
-    python docker/requirements.py > /tmp/requirements.txt; \
+    python docker/requirements.py --extras "$EXTRAS" > /tmp/requirements.txt; \
     pip install $PIP_EXTRA_ARGS -r /tmp/requirements.txt
 
 # The package itself, from this checkout. Editable: the web app finds its templates, static

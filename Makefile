@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python benchmarks/report.py
 	$(BIN)/python benchmarks/gallery.py
 	$(BIN)/python benchmarks/gallery_load.py
+	$(BIN)/python benchmarks/ray_pass.py
 	$(BIN)/python benchmarks/active_learning.py
 
 # The gates CI runs before the tests: ruff (style, bugs, the engine's import ban), mypy (strict

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,9 +41,9 @@ def ray_or_skip():
 
 
 @pytest.fixture(scope="module")
-def ray_head() -> Iterator[str]:
-    """A Ray cluster of 2 CPUs on this machine, started as an operator starts a head (``ray start
-    --head``, token authentication on), for the module's tests; its address, host:port.
+def ray_head(tmp_path_factory) -> Iterator[str]:
+    """A Ray cluster of 2 CPUs on this machine, started as the image's ``ray-head`` role starts it
+    (``ray start --head``, token authentication on), for the module's tests; its address, host:port.
 
     The token and PYTHONPATH (the workers import ``tests.*`` sources) are put in this process's
     environment too, which the runs' driver processes inherit."""
@@ -57,21 +58,36 @@ def ray_head() -> Iterator[str]:
     }
     previous = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    ray = str(Path(sys.executable).parent / "ray")
-    started = subprocess.run(
-        [ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
-         "--disable-usage-stats"], capture_output=True, text=True, timeout=120,
+    # As the image's ray-head role starts it (docker/entrypoint.sh), in the foreground.
+    log = tmp_path_factory.mktemp("ray-head") / "ray-head.log"
+    head = subprocess.Popen(
+        ["sh", str(ROOT / "docker/entrypoint.sh"), "ray-head", "--num-cpus=2", "--num-gpus=0"],
+        env={**os.environ, "WINNOW_RAY_PORT": str(port), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
+        wait_for_head(head, log)
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120)
+        subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True, timeout=120)
+        head.wait(timeout=60)
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def wait_for_head(head: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    """Until ``ray start --block`` (``head``, writing to ``log``) says the head's node is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Ray runtime started" in log.read_text():
+            return
+        if head.poll() is not None:
+            raise AssertionError(f"the Ray head exited ({head.returncode}): {log.read_text()}")
+        time.sleep(0.5)
+    raise AssertionError(f"the Ray head did not start in {timeout} s: {log.read_text()}")
 
 
 def mixed_folder(root: Path, n: int = 120) -> Path:

@@ -96,7 +96,8 @@ def test_the_published_port_is_the_web_servers(compose):
 
 
 def test_env_example_documents_every_variable_compose_takes(compose):
-    text = (ROOT / "compose.yaml").read_text()
+    # compose.yaml's, and those of its Ray variant beside it (compose.ray.yaml).
+    text = (ROOT / "compose.yaml").read_text() + (ROOT / "compose.ray.yaml").read_text()
     interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
     passed_through = {
         key for name in WINNOW_SERVICES for key, value in compose["services"][name]["environment"].items() if value is None
