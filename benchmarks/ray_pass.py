@@ -97,8 +97,13 @@ def main() -> None:
                     print(f"  {label:14s} run {repeat + 1}: {args.images / seconds:6.1f} images/s ({seconds:.1f} s)",
                           flush=True)
             image_pass.image_pass = original  # type: ignore[assignment]
-            seconds, _ = seconds_of(folder, work / "out-last", )
+            seconds, _ = seconds_of(folder, work / "out-last")
             times["in process"].append(seconds)
+            # What a pass costs whatever its size: the driver process's start, connecting, the
+            # actor's start and the first batch's way through, on a folder of 64 images.
+            small = work / "small"
+            write_jpegs(small, 64, args.size)
+            fixed = [seconds_of(small, work / f"out-small-{i}", f"ray_address={address}")[0] for i in range(2)]
         finally:
             subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True)
             head.wait(timeout=60)
@@ -112,6 +117,9 @@ def main() -> None:
         print(f"  {label:14s} {rate:7.1f} images/s (range {spread})  {base / statistics.median(values):.2f}x in process")
     same = picks["in process"] == picks["Ray, 1 actor"] == picks["Ray, 2 actors"]
     print(f"  same selection in all three: {same}")
+    print(f"  fixed cost of a pass on Ray (64 images, 1 actor): {statistics.median(fixed):.1f} s; without it, Ray with "
+          f"1 actor reads {args.images / (statistics.median(times['Ray, 1 actor']) - statistics.median(fixed)):.0f} "
+          "images/s")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ worker, and everything comes out of that read:
 - **the model** in an actor pool (:class:`Embedder`): one actor per GPU of the cluster, or
   without GPUs one per two CPUs (each on one core, the other half left to the decode tasks);
   each loads the model once and turns input batches into features;
-- **the driver** (this process) streams the results into Arrow shards under the run directory,
-  memory-maps them, and decides as the in-process stages decide: corrupt files, exact duplicates
-  (the first in sorted order is kept), the computed metadata and, for a model whose projection is
-  not learned, the PCA projection fitted to the same sample of images (``projection.py``).
-  Scoring, selection and the outputs then run on the driver as for any run.
+- **the driver**, a child process of the run's (:func:`_drive`), streams the results into Arrow
+  shards under the run directory; the run's process follows it, then memory-maps the shards and
+  decides as the in-process stages decide: corrupt files, exact duplicates (the first in sorted
+  order is kept), the computed metadata and, for a model whose projection is not learned, the PCA
+  projection fitted to the same sample of images (``projection.py``). Scoring, selection and the
+  outputs then run there as for any run.
 
 The results equal the in-process stages': the same corrupt and duplicate lists and metadata, and
 embeddings equal up to float rounding (the same pixels go through the same model).
@@ -26,7 +27,7 @@ Failures: a decode task is retried up to three times and an actor restarted up t
 (Ray's own retries), so a run survives the loss of a worker process or node; an error of the
 user's (an unreadable bucket) fails the run with its own message, and a cluster that is gone
 fails it with an error naming ``ray_address``. Cancel works as for any run: the progress call
-raises, and the pipeline is shut down as the driver stops reading it.
+raises, and the run's process stops the driver (Ray then drops the driver's tasks and actors).
 """
 
 from __future__ import annotations
@@ -76,8 +77,6 @@ RETRIES = 3
 #: (starting a local Ray included), before the run fails naming ray_address.
 CONNECT_TIMEOUT = 10.0
 ACCEPT_TIMEOUT = 120.0
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -455,7 +454,9 @@ def _decide(config: RunConfig, names: list[str], shards: Shards, samples: Sample
     position = {name: i for i, name in enumerate(names)}
     kept = np.array([position[name] for name in samples.filenames], dtype=np.int64)
     embeddings = _embeddings(model, shards, shard_of[kept], row_of[kept], worker.seed, reporter)
-    outcome = Embedded(device=f"ray ({gpus} GPUs)" if gpus else "ray (CPUs)")
+    # The selection runs here, on this machine's GPU where it has one (stages.pick.selection_device).
+    here = device_for(config.lightly.trainer.gpus)
+    outcome = Embedded(device=f"{here} (embedded on the Ray cluster's {f'{gpus} GPUs' if gpus else 'CPUs'})")
     keep_embeddings(samples, embeddings, efficiency, outcome, reporter, {})
     return PassResult(measured, outcome)
 
