@@ -36,6 +36,7 @@ import logging
 import math
 import multiprocessing
 import pickle
+import re
 import shutil
 import signal
 import socket
@@ -179,6 +180,8 @@ def _follow(job: PassJob, reporter: Reporter) -> PassDone:
                 yield None
             elif kind == "error":
                 raise pickle.loads(value)  # the engine's own error, raised in the driver
+            elif kind == "crash":
+                raise RuntimeError(f"the image pass's Ray driver failed: {value}")
             elif kind == "done":
                 outcome["done"] = value
                 return
@@ -203,7 +206,8 @@ def _follow(job: PassJob, reporter: Reporter) -> PassDone:
 def _drive(sender: Any, job: PassJob) -> None:
     """The Ray driver, in its own process: connect, run the pipeline, write the shards into
     ``job.folder``, and tell the parent as it goes (messages: ``log``, ``connected``, ``batch``
-    (rows, corrupt rows), ``error`` (a pickled engine error), ``done`` (a :class:`PassDone`))."""
+    (rows, corrupt rows), ``error`` (a pickled engine error), ``crash`` (a bug's summary),
+    ``done`` (a :class:`PassDone`))."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped by the parent: leave through ray.shutdown
     try:
         with ray_cluster(job.address) as ray:
@@ -226,6 +230,9 @@ def _drive(sender: Any, job: PassJob) -> None:
         sender.send(("done", PassDone(efficiency, gpus)))
     except WinnowError as exc:
         sender.send(("error", pickle.dumps(exc)))
+    except Exception as exc:  # a bug: its traceback goes to this process's stderr (the worker log)
+        sender.send(("crash", f"{type(exc).__name__}: {exc}"))
+        raise
     finally:
         sender.close()
 
@@ -411,18 +418,16 @@ def _gather(dataset: Any, shards: Shards, sender: Any, job: PassJob) -> float:
     return model_seconds
 
 
-def _run_error(exc: BaseException, address: str) -> BaseException:
-    """What a failed pass raises: the engine's own error when a task raised one (an unreadable
-    bucket), the task's error when it is a bug, else an error naming ray_address."""
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, WinnowError):
-            return cause
-        cause = getattr(cause, "cause", None) or cause.__cause__
-    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return InputError("ray_address", f"the image pass on the Ray cluster at {address} failed: {first_line}")
+def _run_error(exc: BaseException, address: str) -> InputError:
+    """The error of a pass Ray gave up on (a task or actor that kept dying, e.g. on a file that
+    crashes its decoder; a lost node; a bug in a task), naming ray_address. Ray hands the driver
+    a task's error as text only; the reason given is its most specific line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Ray colours its process names
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)
+              and not line.startswith("ray.exceptions.UserCodeException")]
+    reason = errors[-1] if errors else lines[0] if lines else type(exc).__name__
+    return InputError("ray_address", f"the image pass on the Ray cluster at {address} failed: {reason}")
 
 
 def _decide(config: RunConfig, names: list[str], shards: Shards, samples: Samples, model: EmbeddingModel | None,

@@ -50,6 +50,15 @@ class FailingSource(LocalSource):
         return super().read_bytes(relpath)
 
 
+class BuggySource(LocalSource):
+    """A folder whose reader has a bug that shows on TARGET."""
+
+    def read_bytes(self, relpath: str) -> bytes:
+        if relpath == TARGET:
+            raise ValueError("a bug in a reader")
+        return super().read_bytes(relpath)
+
+
 def actor_pid() -> int:
     """The process of the pass's model actor (Ray titles it after the class it runs)."""
     for entry in Path("/proc").iterdir():
@@ -107,6 +116,13 @@ def test_an_error_of_the_source_on_a_worker_fails_the_run_with_its_own_message(r
         run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}",
             source=FailingSource(str(folder)))
     assert str(raised.value) == f"s3://bucket/{TARGET}: cannot be read: the connection was reset"
+
+
+def test_a_bug_in_a_task_fails_the_run_with_its_error_named(ray_head, folder, tmp_path):
+    with pytest.raises(InputError) as raised:
+        run(tmp_path / "out", f"input_dir={folder}", "stopping_condition.n_samples=15", f"ray_address={ray_head}",
+            source=BuggySource(str(folder)))
+    assert str(raised.value) == f"ray_address: the image pass on the Ray cluster at {ray_head} failed: ValueError: a bug in a reader"
 
 
 def test_cancel_stops_the_pass_and_the_cluster_serves_the_next_run(ray_head, folder, in_process, tmp_path):
