@@ -1,7 +1,8 @@
-"""A local Ray for the distributed image pass's tests, and a folder with every kind of file the
-pass must treat as the in-process stages do.
+"""A Ray head on this machine for the distributed image pass's tests, and a folder with every kind
+of file the pass must treat as the in-process stages do.
 
-The cluster is started once per module with 2 CPUs (this machine's cores), by ``ray start``. Its
+The head is started once per module with 2 CPUs (this machine's cores), through the image's
+``ray-head`` role (``docker/entrypoint.sh``: ``ray start --head``), token authentication on. Its
 workers import this repository (``tests.*`` sources included) through PYTHONPATH. Without Ray
 installed (the ``distributed`` extra) every test here is skipped, loudly.
 """
