@@ -150,7 +150,7 @@ def _follow(job: PassJob, reporter: Reporter) -> PassDone:
     child = context.Process(target=_drive, args=(sender, job), name="winnow-ray-driver", daemon=True)
     child.start()
     sender.close()
-    connected = time.monotonic()
+    started = time.monotonic()
     batches = math.ceil(len(job.names) / job.task_images)
     outcome: dict[str, Any] = {}
     seen = {"read": 0, "corrupt": 0}
@@ -161,7 +161,7 @@ def _follow(job: PassJob, reporter: Reporter) -> PassDone:
             if not receiver.poll(0.5):
                 if not child.is_alive():
                     return
-                if "connected" not in outcome and time.monotonic() - connected > ACCEPT_TIMEOUT:
+                if "connected" not in outcome and time.monotonic() - started > ACCEPT_TIMEOUT:
                     raise ConfigError("ray_address", f"the Ray cluster at {job.address} did not accept this driver within "
                                                      f"{ACCEPT_TIMEOUT:.0f} s (a cluster with token authentication needs "
                                                      "the same RAY_AUTH_TOKEN here as on its nodes)")
@@ -450,13 +450,12 @@ def _decide(config: RunConfig, names: list[str], shards: Shards, samples: Sample
     corrupt = {names[i]: str(problem[i]) for i in range(n) if problem[i]}
     drop_corrupt(samples, corrupt, reporter)
     measured = {names[i]: _measures(measures[i]) for i in range(n) if not problem[i]}
+    position = {name: i for i, name in enumerate(names)}
     if worker.remove_exact_duplicates:
-        position = {name: i for i, name in enumerate(names)}
         ordered = sorted(samples.filenames)
         drop_duplicates(samples, first_copies((name, str(digest[position[name]])) for name in ordered), reporter)
     if model is None:
         return PassResult(measured, None)
-    position = {name: i for i, name in enumerate(names)}
     kept = np.array([position[name] for name in samples.filenames], dtype=np.int64)
     embeddings = _embeddings(model, shards, shard_of[kept], row_of[kept], worker.seed, reporter)
     # The selection runs here, on this machine's GPU where it has one (stages.pick.selection_device).

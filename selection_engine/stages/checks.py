@@ -31,11 +31,8 @@ def inspect_image(source: Source, name: str) -> tuple[str | None, Measures | Non
     """
     try:
         size = source.size(name)
-        if size == 0:
-            inspected = inspect_data(b"", name)
-        else:
-            with source.open(name) as handle:
-                inspected = inspect_data(handle, name, size)
+        with source.open(name) as handle:
+            inspected = inspect_data(handle, name, size)
         return inspected.problem, inspected.measured
     except InputError:
         raise  # the source could not be read (network, permissions): not the image's fault
@@ -128,7 +125,7 @@ def find_exact_duplicates(source: Source, filenames: list[str], reporter: Report
         tracked = reporter.track(
             hashes, len(ordered), "Exact duplicates found: 0", lambda: f"Exact duplicates found: {len(duplicates)}"
         )
-        duplicates.update(first_copies(tracked, found=duplicates))
+        first_copies(tracked, found=duplicates)  # fills duplicates as it goes: the bar's count stays live
     return duplicates
 
 
